@@ -1,0 +1,178 @@
+"""The process that owns one job: ``python -m magitui_core.job_supervisor DIR -- CMD...``.
+
+It is started in a new session by the launcher, forks once more so that no
+terminal or UI process is its parent, runs the command in its own process group,
+and records the outcome in status.json and events.jsonl. Because it is neither
+a child of the UI nor attached to a terminal, closing the UI or a dropped SSH
+link (SIGHUP) does not touch the job.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+
+from magitui_core.credentials import redact_argv
+from magitui_core.events import JOB_DIR_ENV, EventWriter
+from magitui_core.job_status import (
+    EVENTS_FILE,
+    OUTPUT_FILE,
+    STOP_MARKER,
+    JobState,
+    JobStatus,
+    now,
+)
+
+STRAGGLER_GRACE = 3.0
+
+
+def group_members(pgid: int, exclude: int | None = None) -> list[psutil.Process]:
+    """Live (non-zombie) processes in a process group."""
+    members = []
+    for proc in psutil.process_iter(["pid", "status"]):
+        if proc.pid == exclude or proc.info["status"] == psutil.STATUS_ZOMBIE:
+            continue
+        try:
+            if os.getpgid(proc.pid) == pgid:
+                members.append(proc)
+        except (ProcessLookupError, PermissionError):
+            continue
+    return members
+
+
+def _end_stragglers(pgid: int) -> None:
+    """Whatever the command left behind in its group goes with it: no orphans."""
+    me = os.getpid()
+    members = group_members(pgid, exclude=me)
+    for proc in members:
+        try:
+            proc.terminate()
+        except psutil.Error:
+            pass
+    _, alive = psutil.wait_procs(members, timeout=STRAGGLER_GRACE)
+    for proc in alive:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+
+
+def supervise(job_dir: Path, command: list[str]) -> int:
+    status = JobStatus.read(job_dir)
+    events = EventWriter(job_dir / EVENTS_FILE)
+    pgid = os.getpgid(0)
+    marker = job_dir / STOP_MARKER
+
+    def on_stop_signal(signum: int, _frame: object) -> None:
+        # A signal sent to the supervisor alone (not via `jobs stop`) still stops the whole job.
+        if not marker.exists():
+            marker.write_text(f"{now()} {signal.Signals(signum).name}\n")
+            try:
+                os.killpg(pgid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, on_stop_signal)
+    signal.signal(signal.SIGINT, on_stop_signal)
+
+    env = dict(os.environ)
+    env[JOB_DIR_ENV] = str(job_dir)
+    env["MAGITUI_JOB_ID"] = status.id
+    env.setdefault("PYTHONUNBUFFERED", "1")  # so output.log follows progress live
+
+    with open(job_dir / OUTPUT_FILE, "ab", buffering=0) as log:
+        try:
+            child = subprocess.Popen(
+                command,
+                cwd=status.cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            if isinstance(exc, FileNotFoundError):
+                reason = "command not found"
+            message = f"cannot start {command[0]!r}: {reason}"
+            log.write(f"magitui: {message}\n".encode())
+            events.emit("error", message=message)
+            status.updated(
+                state=JobState.FAILED, error=message, ended_at=now(), exit_code=127, pid=os.getpid()
+            ).write(job_dir)
+            return 127
+
+        me = psutil.Process()
+        status = status.updated(
+            state=JobState.RUNNING,
+            started_at=now(),
+            pid=me.pid,
+            pid_create_time=me.create_time(),
+            pgid=pgid,
+            child_pid=child.pid,
+        )
+        status.write(job_dir)
+        events.emit("started", pid=child.pid, command=redact_argv(command))
+
+        returncode = child.wait()
+        _end_stragglers(pgid)
+
+    stopped = marker.exists()
+    sig = signal.Signals(-returncode).name if returncode < 0 else None
+    if stopped:
+        state = JobState.STOPPED
+    elif returncode == 0:
+        state = JobState.SUCCEEDED
+    else:
+        state = JobState.FAILED
+    ended = now()
+    status.updated(
+        state=state,
+        ended_at=ended,
+        exit_code=returncode,
+        signal=sig,
+        stop_requested_at=_marker_time(marker),
+    ).write(job_dir)
+    events.emit("exited", state=state.value, exit_code=returncode, signal=sig)
+    events.close()
+    return 0
+
+
+def _marker_time(marker: Path) -> float | None:
+    try:
+        return float(marker.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) < 3 or args[1] != "--":
+        print("usage: python -m magitui_core.job_supervisor JOB_DIR -- COMMAND [ARGS...]",
+              file=sys.stderr)
+        return 2
+    job_dir, command = Path(args[0]), args[2:]
+    # Second fork: the launcher reaps our first half at once, so a long-lived UI
+    # never collects zombies, and we are no session leader that could gain a terminal.
+    if os.fork() > 0:
+        os._exit(0)
+    os.chdir("/")
+    try:
+        return supervise(job_dir, command)
+    except Exception as exc:  # the status file must say what happened
+        try:
+            JobStatus.read(job_dir).updated(
+                state=JobState.CRASHED, error=f"supervisor error: {exc!r}", ended_at=now()
+            ).write(job_dir)
+        finally:
+            raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

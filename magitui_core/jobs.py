@@ -1,0 +1,282 @@
+"""Detached jobs: start, list, stop and inspect long-running commands.
+
+Each job is a supervisor process (see job_supervisor) in its own session and
+process group. The UI and CLI never hold a job: they only read its files, so a
+job outlives any of them, and anything can re-attach by reading the folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from magitui_core.credentials import job_environment, redact_argv
+from magitui_core.job_status import (
+    EVENTS_FILE,
+    OUTPUT_FILE,
+    STATUS_FILE,
+    STOP_MARKER,
+    JobState,
+    JobStatus,
+    now,
+    this_host,
+)
+from magitui_core.job_supervisor import group_members
+from magitui_core.tail import last_lines
+from magitui_core.workspace import Workspace, WorkspaceError
+
+START_TIMEOUT = 15.0  # a supervisor that has not reported by then is reported as crashed
+KILL_WAIT = 5.0
+
+
+class JobError(Exception):
+    """A job operation that cannot be done; the message names the job and the fix."""
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """A job as seen now: its status file plus the state its processes show."""
+
+    dir: Path
+    status: JobStatus
+    state: JobState
+    note: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.status.id
+
+    @property
+    def is_live(self) -> bool:
+        return not self.state.is_final
+
+    @property
+    def output_path(self) -> Path:
+        return self.dir / OUTPUT_FILE
+
+    @property
+    def events_path(self) -> Path:
+        return self.dir / EVENTS_FILE
+
+    def duration(self, at: float | None = None) -> float | None:
+        start = self.status.started_at or self.status.created_at
+        end = self.status.ended_at or (at if at is not None else time.time())
+        return max(0.0, end - start)
+
+    def tail(self, count: int = 20) -> list[str]:
+        return last_lines(self.output_path, count)
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", os.path.basename(text)).strip("-").lower()
+    return slug[:24] or "job"
+
+
+def _pid_alive(pid: int | None, create_time: float | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return create_time is None or abs(proc.create_time() - create_time) < 1.0
+    except psutil.Error:
+        return False
+
+
+def observe(job_dir: Path) -> JobInfo:
+    """Read a job folder and work out its real state (crashed if its supervisor is gone)."""
+    status = JobStatus.read(job_dir)
+    if status.state.is_final:
+        return JobInfo(job_dir, status, status.state)
+    if status.host != this_host():
+        return JobInfo(job_dir, status, status.state, note=f"on host {status.host}")
+    if status.state is JobState.STARTING and status.pid is None:
+        if now() - status.created_at < START_TIMEOUT:
+            return JobInfo(job_dir, status, JobState.STARTING)
+        return JobInfo(job_dir, status, JobState.CRASHED, note="never started")
+    if _pid_alive(status.pid, status.pid_create_time):
+        return JobInfo(job_dir, status, status.state)
+    note = "supervisor vanished without a final status"
+    if status.child_pid and _pid_alive(status.child_pid, None):
+        note += f"; command pid {status.child_pid} still running (stop it to clean up)"
+    return JobInfo(job_dir, status, JobState.CRASHED, note=note)
+
+
+class JobManager:
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+
+    # ---- finding -------------------------------------------------------------------------
+    def list(self) -> list[JobInfo]:
+        """All jobs, newest first. Unreadable folders are skipped, never fatal."""
+        jobs = []
+        for job_dir in self.workspace.job_dirs():
+            if not (job_dir / STATUS_FILE).exists():
+                continue
+            try:
+                jobs.append(observe(job_dir))
+            except (OSError, ValueError):
+                continue
+        jobs.sort(key=lambda j: j.status.created_at, reverse=True)
+        return jobs
+
+    def get(self, job_id: str) -> JobInfo:
+        """A job by id or unique id prefix."""
+        dirs = self.workspace.job_dirs()
+        exact = [d for d in dirs if d.name == job_id]
+        matches = exact or [d for d in dirs if d.name.startswith(job_id)]
+        if not matches:
+            raise JobError(f"no job {job_id!r} in {self.workspace.root} — list them: magitui jobs")
+        if len(matches) > 1:
+            names = ", ".join(sorted(d.name for d in matches)[:8])
+            raise JobError(f"job id {job_id!r} is ambiguous: {names} — give more of it")
+        try:
+            return observe(matches[0])
+        except (OSError, ValueError) as exc:
+            raise JobError(f"job {matches[0].name}: status.json is unreadable ({exc})") from None
+
+    def live_in_run(self, run: str) -> list[str]:
+        return [j.id for j in self.list() if j.status.run == run and j.is_live]
+
+    # ---- starting ------------------------------------------------------------------------
+    def start(
+        self,
+        command: list[str],
+        *,
+        name: str | None = None,
+        kind: str = "command",
+        run: str | None = None,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        wait: float = START_TIMEOUT,
+    ) -> JobInfo:
+        """Start ``command`` detached; returns once it runs (or failed to start)."""
+        if not command:
+            raise JobError("no command given — e.g. magitui jobs start -- sleep 60")
+        if run is not None:
+            try:
+                parent = self.workspace.get_run(run).jobs_dir
+            except WorkspaceError as exc:
+                raise JobError(str(exc)) from None
+        else:
+            parent = self.workspace.ensure().jobs_dir
+        label = name or command[0]
+        job_id = f"{_slug(label)}-{secrets.token_hex(3)}"
+        job_dir = parent / job_id
+        job_dir.mkdir(parents=True)
+        status = JobStatus(
+            id=job_id,
+            name=label,
+            kind=kind,
+            run=run,
+            command=redact_argv(command),
+            cwd=str(cwd or Path.cwd()),
+            host=this_host(),
+            created_at=now(),
+        )
+        status.write(job_dir)
+        (job_dir / OUTPUT_FILE).touch()
+
+        child_env = {**os.environ, **job_environment(), **(env or {})}
+        self._apply_config_env(child_env)
+        # The launcher is a short-lived first half; the supervisor forks away from it.
+        with open(job_dir / OUTPUT_FILE, "ab") as log:
+            launcher = subprocess.Popen(
+                [sys.executable, "-m", "magitui_core.job_supervisor", str(job_dir), "--", *command],
+                start_new_session=True,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=child_env,
+                close_fds=True,
+            )
+        launcher.wait()
+        return self._await_start(job_dir, wait)
+
+    def _apply_config_env(self, env: dict[str, str]) -> None:
+        from magitui_core.config import load_config
+
+        hf_home = load_config().config.huggingface.hf_home
+        if hf_home and not env.get("HF_HOME"):
+            env["HF_HOME"] = str(hf_home.expanduser())
+
+    def _await_start(self, job_dir: Path, wait: float) -> JobInfo:
+        deadline = time.monotonic() + wait
+        while True:
+            info = observe(job_dir)
+            if info.state is not JobState.STARTING or time.monotonic() > deadline:
+                return info
+            time.sleep(0.02)
+
+    # ---- stopping ------------------------------------------------------------------------
+    def stop(self, job_id: str, grace: float = 10.0) -> JobInfo:
+        """SIGTERM the job's process group, SIGKILL what is left after ``grace`` seconds.
+
+        Returns once no process of the group is alive.
+        """
+        info = self.get(job_id)
+        pgid = info.status.pgid
+        if info.note.startswith("on host"):
+            raise JobError(f"job {info.id} runs {info.note}; stop it there")
+        if pgid is None or not group_members(pgid):
+            if info.state is JobState.CRASHED:
+                self._finalise(info, JobState.CRASHED, None)
+            return self.get(info.id)
+        (info.dir / STOP_MARKER).write_text(f"{now()} stop\n")
+        _signal_group(pgid, signal.SIGTERM)
+        if not _wait_group_empty(pgid, grace):
+            _signal_group(pgid, signal.SIGKILL)
+            if not _wait_group_empty(pgid, KILL_WAIT):
+                left = ", ".join(str(p.pid) for p in group_members(pgid))
+                raise JobError(f"job {info.id}: processes {left} survived SIGKILL")
+        after = self.get(info.id)
+        if not after.status.state.is_final:
+            state = JobState.STOPPED if info.state is not JobState.CRASHED else JobState.CRASHED
+            self._finalise(after, state, "SIGKILL")
+        return self.get(info.id)
+
+    def _finalise(self, info: JobInfo, state: JobState, sig: str | None) -> None:
+        """Record an end the supervisor could not record itself (it was killed or lost)."""
+        note = f"killed with {sig} after the grace period" if sig else info.note
+        info.status.updated(
+            state=state,
+            ended_at=info.status.ended_at or now(),
+            signal=sig or info.status.signal,
+            error=info.status.error or note or None,
+            stop_requested_at=info.status.stop_requested_at or (now() if sig else None),
+        ).write(info.dir)
+
+    def remove(self, job_id: str) -> None:
+        """Delete a finished job's folder."""
+        info = self.get(job_id)
+        if info.is_live:
+            raise JobError(f"job {info.id} is {info.state.value} — stop it first")
+        import shutil
+
+        shutil.rmtree(info.dir)
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _wait_group_empty(pgid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while group_members(pgid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
