@@ -94,7 +94,9 @@ def _section_model(section: str) -> type[BaseModel] | None:
     if info is None or info.annotation is None:
         return None
     annotation = info.annotation
-    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return (
+        annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    )
 
 
 def _describe_allowed(loc: tuple[Any, ...], message: str) -> str:
@@ -110,9 +112,8 @@ def _unknown_key_message(file: Path, loc: tuple[Any, ...]) -> str:
         known = _known_keys(MagituiConfig)
         hint = difflib.get_close_matches(str(loc[0]), known, n=1)
         maybe = f" (did you mean [{hint[0]}]?)" if hint else ""
-        return (
-            f"{file}: unknown section [{loc[0]}]{maybe} — known sections: "
-            + ", ".join(f"[{k}]" for k in known)
+        return f"{file}: unknown section [{loc[0]}]{maybe} — known sections: " + ", ".join(
+            f"[{k}]" for k in known
         )
     section, key = str(loc[0]), str(loc[-1])
     if any(h in key.lower() for h in SECRET_KEY_HINTS):
@@ -156,7 +157,11 @@ def validate_config_data(data: dict[str, Any], file: Path) -> tuple[MagituiConfi
                 if err["type"] == "extra_forbidden":
                     warnings.append(_unknown_key_message(file, loc))
                 else:
-                    where = f"[{loc[0]}] {'.'.join(map(str, loc[1:]))}" if len(loc) > 1 else f"[{loc[0]}]"
+                    where = (
+                        f"[{loc[0]}] {'.'.join(map(str, loc[1:]))}"
+                        if len(loc) > 1
+                        else f"[{loc[0]}]"
+                    )
                     warnings.append(
                         f"{file}: {where} = {err.get('input')!r} — "
                         f"{_describe_allowed(loc, err['msg'])}; using the default"

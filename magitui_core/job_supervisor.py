@@ -9,6 +9,7 @@ link (SIGHUP) does not touch the job.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -50,16 +51,12 @@ def _end_stragglers(pgid: int) -> None:
     me = os.getpid()
     members = group_members(pgid, exclude=me)
     for proc in members:
-        try:
+        with contextlib.suppress(psutil.Error):
             proc.terminate()
-        except psutil.Error:
-            pass
     _, alive = psutil.wait_procs(members, timeout=STRAGGLER_GRACE)
     for proc in alive:
-        try:
+        with contextlib.suppress(psutil.Error):
             proc.kill()
-        except psutil.Error:
-            pass
 
 
 def supervise(job_dir: Path, command: list[str]) -> int:
@@ -72,10 +69,8 @@ def supervise(job_dir: Path, command: list[str]) -> int:
         # A signal sent to the supervisor alone (not via `jobs stop`) still stops the whole job.
         if not marker.exists():
             marker.write_text(f"{now()} {signal.Signals(signum).name}\n")
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pgid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
 
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, on_stop_signal)
@@ -154,8 +149,10 @@ def _marker_time(marker: Path) -> float | None:
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) < 3 or args[1] != "--":
-        print("usage: python -m magitui_core.job_supervisor JOB_DIR -- COMMAND [ARGS...]",
-              file=sys.stderr)
+        print(
+            "usage: python -m magitui_core.job_supervisor JOB_DIR -- COMMAND [ARGS...]",
+            file=sys.stderr,
+        )
         return 2
     job_dir, command = Path(args[0]), args[2:]
     # Second fork: the launcher reaps our first half at once, so a long-lived UI

@@ -7,6 +7,7 @@ job outlives any of them, and anything can re-attach by reading the folder.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -267,10 +268,8 @@ class JobManager:
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _wait_group_empty(pgid: int, timeout: float) -> bool:

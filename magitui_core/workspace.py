@@ -1,11 +1,11 @@
 """The workspace: one folder per pipeline run, plus jobs that belong to no run.
 
-    <workspace>/
-      runs/<name>/run.toml        the run's config snapshot
-      runs/<name>/data/           generated and curated data
-      runs/<name>/jobs/<id>/      that run's jobs (status.json, events.jsonl, output.log)
-      runs/<name>/checkpoints/    training output
-      jobs/<id>/                  jobs started outside any run
+<workspace>/
+  runs/<name>/run.toml        the run's config snapshot
+  runs/<name>/data/           generated and curated data
+  runs/<name>/jobs/<id>/      that run's jobs (status.json, events.jsonl, output.log)
+  runs/<name>/checkpoints/    training output
+  jobs/<id>/                  jobs started outside any run
 """
 
 from __future__ import annotations
