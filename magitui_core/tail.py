@@ -46,16 +46,18 @@ class FileFollower:
         return data
 
 
-def last_lines(path: Path, count: int, max_bytes: int = 256 * 1024) -> list[str]:
-    """The last ``count`` lines of a text file, reading only its end."""
+def last_lines(
+    path: Path, count: int, max_bytes: int = 256 * 1024, end: int | None = None
+) -> list[str]:
+    """The last ``count`` lines of a text file (up to byte ``end``), reading only its end."""
     try:
-        size = path.stat().st_size
+        size = path.stat().st_size if end is None else end
     except FileNotFoundError:
         return []
     with path.open("rb") as handle:
         start = max(0, size - max_bytes)
         handle.seek(start)
-        data = handle.read()
+        data = handle.read(size - start)
     text = data.decode("utf-8", errors="replace")
     lines = text.splitlines()
     if start > 0 and lines:

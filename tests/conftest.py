@@ -1,0 +1,48 @@
+"""Shared fixtures: every test runs against its own config file, credentials and workspace."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+SECRET_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "HF_TOKEN", "HF_TOKEN_PATH")
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point magitui at fresh files under tmp_path and hide the user's secrets."""
+    monkeypatch.setenv("MAGITUI_CONFIG", str(tmp_path / "config" / "config.toml"))
+    monkeypatch.setenv("MAGITUI_CREDENTIALS", str(tmp_path / "config" / "credentials.toml"))
+    monkeypatch.setenv("MAGITUI_HOME", str(tmp_path / "workspace"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    for name in SECRET_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def jobs(isolated: Path) -> Iterator:
+    """A JobManager on a temp workspace; every job still alive at the end is stopped."""
+    from magitui_core.context import open_context
+
+    ctx = open_context()
+    yield ctx.jobs
+    for job in ctx.jobs.list():
+        if job.is_live or job.state.value == "crashed":
+            ctx.jobs.stop(job.id, grace=1)
+
+
+def magitui_cmd() -> list[str]:
+    """The installed `magitui` console script (as a user runs it), else the module."""
+    script = Path(sys.executable).parent / "magitui"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "magitui.cli"]
+
+
+def env_with(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(extra)
+    return env

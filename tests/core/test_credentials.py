@@ -1,0 +1,72 @@
+"""Secrets: environment first, 0600 file second, masked everywhere they are shown."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from magitui_core import credentials, paths
+
+KEY = "sk-proj-0123456789abcdefghijKLMN"
+
+
+def test_env_beats_file(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    credentials.store("openai_api_key", KEY)
+    assert credentials.resolve("openai_api_key").source.startswith("credentials file")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment-1234")
+    resolved = credentials.resolve("openai_api_key")
+    assert resolved.value == "sk-from-the-environment-1234"
+    assert resolved.source == "environment (OPENAI_API_KEY)"
+
+
+def test_file_is_created_0600_and_never_in_config(isolated: Path) -> None:
+    path = credentials.store("hf_token", "hf_abcdefghijklmnopqrstuvwxyz0123")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert credentials.permission_warning() is None
+    assert not paths.config_file().exists()
+    path.chmod(0o644)
+    warning = credentials.permission_warning()
+    assert warning is not None and f"chmod 600 {path}" in warning
+
+
+def test_unset_removes_only_that_secret(isolated: Path) -> None:
+    credentials.store("hf_token", "hf_abcdefghijklmnopqrstuvwxyz0123")
+    credentials.store("openai_api_key", KEY)
+    credentials.store("hf_token", "")
+    assert credentials.load_credentials_file() == {"openai_api_key": KEY}
+
+
+def test_hf_token_falls_back_to_huggingface_login(isolated: Path) -> None:
+    token_file = isolated / "hf" / "token"
+    token_file.parent.mkdir(parents=True)
+    token_file.write_text("hf_loggedinloggedinloggedin1234\n")
+    resolved = credentials.resolve("hf_token")
+    assert resolved.value == "hf_loggedinloggedinloggedin1234"
+    assert "huggingface login" in resolved.source
+
+
+def test_mask_shows_only_ends() -> None:
+    assert credentials.mask(KEY) == "sk-…KLMN"
+    assert credentials.mask("short") == "•••••"
+
+
+def test_redaction_of_text_and_argv(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", "plain-token-without-prefix-42")
+    text = f"key={KEY} tok=plain-token-without-prefix-42"
+    assert KEY not in credentials.redact_text(text)
+    assert "plain-token-without-prefix-42" not in credentials.redact_text(text)
+    argv = ["serve", "--api-key", "secret-value-1", "--token=abcdefghijkl", KEY]
+    redacted = credentials.redact_argv(argv)
+    assert redacted[:2] == ["serve", "--api-key"]
+    assert "secret-value-1" not in " ".join(redacted)
+    assert "abcdefghijkl" not in " ".join(redacted)
+    assert KEY not in " ".join(redacted)
+
+
+def test_job_environment_only_adds_missing(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    credentials.store("openai_api_key", KEY)
+    assert credentials.job_environment() == {"OPENAI_API_KEY": KEY}
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env-wins-000000000000")
+    assert credentials.job_environment() == {}
