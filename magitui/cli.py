@@ -101,7 +101,9 @@ def _fmt_duration(seconds: float | None) -> str:
 def _print_columns(headers: list[str], rows: list[list[str]], state_col: int) -> None:
     """Plain aligned columns that never truncate (like `ps`), state coloured on terminals."""
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    click.secho("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(), bold=True)
+    click.secho(
+        "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(), bold=True
+    )
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
         cells[state_col] = click.style(cells[state_col], fg=STATE_STYLE.get(row[state_col]))
@@ -420,9 +422,9 @@ def config_path() -> None:
     click.echo(str(config_file()))
 
 
-@config_cmd.command("set")
+@config_cmd.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("key")
-@click.argument("value")
+@click.argument("value", type=click.UNPROCESSED)  # so negative numbers reach validation
 @_friendly_errors
 def config_set(key: str, value: str) -> None:
     """Set SECTION.KEY to VALUE, e.g. `magitui config set jobs.stop_grace_seconds 30`."""

@@ -41,7 +41,7 @@ def test_duplicate_and_missing_runs(ws: Workspace) -> None:
     ws.create_run("a")
     with pytest.raises(WorkspaceError, match="already exists"):
         ws.create_run("a")
-    with pytest.raises(WorkspaceError, match="no run named 'b'.*runs: a"):
+    with pytest.raises(WorkspaceError, match=r"no run named 'b'.*runs: a"):
         ws.get_run("b")
 
 
