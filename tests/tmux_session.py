@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import subprocess
@@ -88,10 +89,8 @@ class TmuxSession:
 
     def kill(self) -> None:
         """End the tmux server: every process in it gets SIGHUP, as on a dropped link."""
-        try:
+        with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
             self._tmux("kill-server")
-        except (RuntimeError, subprocess.TimeoutExpired):
-            pass
 
     def __enter__(self) -> TmuxSession:
         return self
