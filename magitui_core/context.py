@@ -36,4 +36,8 @@ def open_context(workspace: str | os.PathLike[str] | None = None) -> Context:
     perm = permission_warning()
     if perm:
         warnings.append(perm)
-    return Context(loaded=loaded, workspace=ws, jobs=JobManager(ws), warnings=warnings)
+    env_defaults = {}
+    if loaded.config.huggingface.hf_home:
+        env_defaults["HF_HOME"] = str(loaded.config.huggingface.hf_home.expanduser())
+    jobs = JobManager(ws, env_defaults=env_defaults)
+    return Context(loaded=loaded, workspace=ws, jobs=jobs, warnings=warnings)

@@ -114,8 +114,10 @@ def observe(job_dir: Path) -> JobInfo:
 
 
 class JobManager:
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, env_defaults: dict[str, str] | None = None) -> None:
         self.workspace = workspace
+        # Variables jobs get when the caller's environment lacks them (e.g. HF_HOME from config).
+        self.env_defaults = dict(env_defaults or {})
 
     # ---- finding -------------------------------------------------------------------------
     def list(self) -> list[JobInfo]:
@@ -188,8 +190,8 @@ class JobManager:
         status.write(job_dir)
         (job_dir / OUTPUT_FILE).touch()
 
-        child_env = {**os.environ, **job_environment(), **(env or {})}
-        self._apply_config_env(child_env)
+        defaults = {k: v for k, v in self.env_defaults.items() if not os.environ.get(k)}
+        child_env = {**os.environ, **defaults, **job_environment(), **(env or {})}
         # The launcher is a short-lived first half; the supervisor forks away from it.
         with open(job_dir / OUTPUT_FILE, "ab") as log:
             launcher = subprocess.Popen(
@@ -203,13 +205,6 @@ class JobManager:
             )
         launcher.wait()
         return self._await_start(job_dir, wait)
-
-    def _apply_config_env(self, env: dict[str, str]) -> None:
-        from magitui_core.config import load_config
-
-        hf_home = load_config().config.huggingface.hf_home
-        if hf_home and not env.get("HF_HOME"):
-            env["HF_HOME"] = str(hf_home.expanduser())
 
     def _await_start(self, job_dir: Path, wait: float) -> JobInfo:
         deadline = time.monotonic() + wait

@@ -231,3 +231,22 @@ def test_remove_refuses_live_jobs(jobs: JobManager) -> None:
     jobs.stop(job.id, grace=1)
     jobs.remove(job.id)
     assert not job.dir.exists()
+
+
+def test_configured_hf_home_reaches_jobs_unless_the_environment_has_one(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from magitui_core.config import set_config_value
+    from magitui_core.context import open_context
+
+    set_config_value("huggingface.hf_home", str(isolated / "big-disk" / "hf"))
+    monkeypatch.delenv("HF_HOME")
+    manager = open_context().jobs
+    code = "import os; print(os.environ['HF_HOME'])"
+    job = manager.start([sys.executable, "-c", code])
+    done = wait_for(lambda: (j := manager.get(job.id)).state.is_final and j)
+    assert done.tail() == [str(isolated / "big-disk" / "hf")]
+    monkeypatch.setenv("HF_HOME", "/from/env")
+    job = manager.start([sys.executable, "-c", code])
+    done = wait_for(lambda: (j := manager.get(job.id)).state.is_final and j)
+    assert done.tail() == ["/from/env"]

@@ -1,0 +1,47 @@
+"""Shared set-up for the benchmarks: a throwaway config + workspace, and the app in tmux."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.tmux_session import TmuxSession  # noqa: E402
+
+# Text that the Home screen shows once it has rendered its first frame.
+HOME_MARKER = "Jobs"
+
+
+def isolated_env() -> dict[str, str]:
+    """Point magitui at fresh files so a benchmark never touches the user's workspace."""
+    base = Path(tempfile.mkdtemp(prefix="magitui-bench-"))
+    env = {
+        "MAGITUI_CONFIG": str(base / "config" / "config.toml"),
+        "MAGITUI_CREDENTIALS": str(base / "config" / "credentials.toml"),
+        "MAGITUI_HOME": str(base / "workspace"),
+    }
+    os.environ.update(env)
+    return env
+
+
+def magitui_command() -> list[str]:
+    script = Path(sys.executable).parent / "magitui"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "magitui.cli"]
+
+
+def app_process(terminal: TmuxSession) -> psutil.Process:
+    """The Python process running the app inside the tmux pane."""
+    pane = psutil.Process(terminal.pane_pid())
+    for proc in [pane, *pane.children(recursive=True)]:
+        if "python" in proc.name() or "magitui" in " ".join(proc.cmdline()):
+            return proc
+    return pane
+
+
+__all__ = ["HOME_MARKER", "TmuxSession", "app_process", "isolated_env", "magitui_command"]
