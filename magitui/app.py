@@ -1,0 +1,187 @@
+"""The magitui Textual application: sections as modes, themes, start-up warnings."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen, Screen
+from textual.theme import Theme
+from textual.worker import Worker
+
+from magitui.commands import SectionCommands
+from magitui.sections import HOME, SECTIONS, Section
+from magitui.themes import LoadedThemes, choose_theme, load_themes
+from magitui_core.config import ConfigError, set_config_value
+from magitui_core.context import Context, open_context
+from magitui_core.workspace import WorkspaceError
+
+NAVIGATION = Binding.Group("Go", compact=True)
+# Single-key actions that are off while a dialog is open: a section switch would
+# strand the dialog on the old section's stack, and a stray q should not quit.
+# (ctrl+q, Textual's own quit, always works.)
+NAVIGATION_ACTIONS = frozenset({"switch_section", "help", "quit_key", "back_home", "cycle_theme"})
+
+
+def _section_binding(section: Section) -> Binding:
+    return Binding(
+        section.key,
+        f"switch_section('{section.mode}')",
+        section.title,
+        group=NAVIGATION,
+        tooltip=f"{section.title}: {section.summary}",
+    )
+
+
+class MagituiApp(App[None]):
+    TITLE = "magitui"
+    CSS_PATH = "app.tcss"
+    MODES: ClassVar[dict[str, Any]] = {section.mode: section.build for section in SECTIONS}
+    DEFAULT_MODE = HOME
+    COMMANDS = App.COMMANDS | {SectionCommands}
+    NOTIFICATION_TIMEOUT = 6
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit_key", "Quit"),
+        *(_section_binding(section) for section in SECTIONS),
+        Binding("escape", "back_home", "Home", show=False),
+        Binding("ctrl+t", "cycle_theme", "Theme", show=False),
+    ]
+
+    def __init__(self, context: Context | None = None, workspace: str | None = None) -> None:
+        self.startup_error: str | None = None
+        self._ctx = context
+        if context is None:
+            try:
+                self._ctx = open_context(workspace)
+            except WorkspaceError as exc:
+                self.startup_error = str(exc)
+        if self.startup_error is not None:
+            # No workspace, no sections: the only screen is the explanation. Set on
+            # the instance (App.__init__ copies it), never on the class.
+            self.MODES = {HOME: self._startup_error_screen}  # type: ignore[misc]
+        super().__init__()
+        self.loaded_themes: LoadedThemes = load_themes()
+        for theme in self.loaded_themes.themes.values():
+            self.register_theme(theme)
+        self.startup_warnings: list[str] = [
+            *(self._ctx.warnings if self._ctx else []),
+            *self.loaded_themes.warnings,
+        ]
+        requested = self._ctx.config.ui.theme if self._ctx else "magitui-dark"
+        theme_name, problem = choose_theme(
+            requested, self.available_themes, own=self.loaded_themes.cycle_order
+        )
+        if problem:
+            self.startup_warnings.append(problem)
+        self.theme = theme_name
+        # The theme the config file holds (or would, once written): changes are
+        # saved only when they differ, so start-up never rewrites the file.
+        self._saved_theme = theme_name
+
+    def _startup_error_screen(self) -> Screen[None]:
+        from magitui.screens.startup_error import StartupErrorScreen
+
+        return StartupErrorScreen(self.startup_error or "")
+
+    # ---- context ---------------------------------------------------------------------------
+    @property
+    def has_context(self) -> bool:
+        return self._ctx is not None
+
+    @property
+    def context(self) -> Context:
+        if self._ctx is None:  # screens that need it are never built without it
+            raise RuntimeError("magitui has no workspace open")
+        return self._ctx
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        if self.startup_error is None and self.startup_warnings:
+            count = len(self.startup_warnings)
+            self.notify(
+                f"{count} problem{'s' if count > 1 else ''} with the settings — magitui uses "
+                "defaults where needed. Details on Home (press w).",
+                title="Warnings",
+                severity="warning",
+                timeout=10,
+            )
+
+    # ---- navigation ------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in NAVIGATION_ACTIONS:
+            if isinstance(self.screen, ModalScreen):
+                return False
+            if action != "quit_key" and not self.has_context:
+                return False
+        return True
+
+    async def action_quit_key(self) -> None:
+        await self.action_quit()
+
+    def action_switch_section(self, mode: str) -> None:
+        if mode != self.current_mode:
+            # Each section comes back as it was left, detail screen included.
+            self.switch_mode(mode)
+            return
+        # The key of the section already in view goes to its main screen.
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def action_back_home(self) -> None:
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+        else:
+            self.switch_mode(HOME)
+
+    def action_help(self) -> None:
+        from magitui.screens.help import HelpScreen
+
+        screen = self.screen
+        section_keys = [
+            (self.get_key_display(binding), binding.description)
+            for active in screen.active_bindings.values()
+            if (binding := active.binding).show and active.node is not self and binding.description
+        ]
+        title = getattr(screen, "title_text", "This screen")
+        self.push_screen(HelpScreen(title, section_keys))
+
+    # ---- themes ----------------------------------------------------------------------------
+    def action_cycle_theme(self) -> None:
+        order = self.loaded_themes.cycle_order
+        index = order.index(self.theme) if self.theme in order else -1
+        self.theme = order[(index + 1) % len(order)]
+        self.notify(f"Theme: {self.theme}", timeout=2)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        if not self.has_context or theme.name == self._saved_theme:
+            return
+        try:
+            set_config_value("ui.theme", theme.name, path=self.context.loaded.path)
+        except (ConfigError, OSError) as exc:
+            # The theme still applies to this session; only remembering it failed.
+            self.notify(str(exc), title="Theme not saved", severity="error", timeout=10)
+            return
+        self._saved_theme = theme.name
+
+    # ---- errors ----------------------------------------------------------------------------
+    def report_worker_error(self, worker: Worker[Any]) -> None:
+        """The one place a failed background task becomes something the user sees."""
+        error = worker.error
+        message = str(error) if error is not None and str(error) else type(error).__name__
+        title = f"Could not {worker.name}" if worker.name else "Background task failed"
+        self.notify(message, title=title, severity="error", timeout=10)
+
+
+def run_app(workspace: str | None = None, *, context: Context | None = None) -> None:
+    """Run the TUI on ``context`` (the CLI's, already open) or on ``workspace``.
+
+    Exits with status 1 when the workspace cannot be opened.
+    """
+    app = MagituiApp(context=context, workspace=workspace)
+    app.run()
+    if app.return_code:
+        sys.exit(app.return_code)

@@ -1,0 +1,118 @@
+"""A DataTable that is refreshed from snapshots without flicker or lost place.
+
+Every row has a stable key. Applying a snapshot updates only the cells that
+changed; rows are rebuilt only when rows come or go or change order, and then
+the cursor goes back to the row it was on (by key, not by position), so a
+refresh never yanks the selection away from the user.
+
+Columns can ask for a minimum table width: narrow terminals (80 columns over
+SSH) drop the least useful columns instead of scrolling sideways.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import events
+from textual.widgets import DataTable
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    min_table_width: int = 0  # shown only when the table is at least this wide
+
+
+Cells = Mapping[str, Text]
+Row = tuple[str, Cells]
+
+
+class KeyedTable(DataTable[Text]):
+    COLUMNS: tuple[Column, ...] = ()
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False)
+        self._rows: dict[str, Cells] = {}
+        self._order: list[str] = []
+        self._visible: tuple[Column, ...] = ()
+        self._pending_key: str | None = None
+        self._ready = False
+
+    def on_mount(self) -> None:
+        self._set_columns(self._columns_for(self.size.width))
+        self._ready = True
+        if self._rows:  # a snapshot arrived before the columns existed
+            self._rebuild(list(self._rows.items()))
+
+    def on_resize(self, event: events.Resize) -> None:
+        columns = self._columns_for(event.size.width)
+        if self._ready and columns != self._visible:
+            self._set_columns(columns)
+            self._rebuild(list(self._rows.items()))
+
+    def _columns_for(self, width: int) -> tuple[Column, ...]:
+        return tuple(c for c in self.COLUMNS if width >= c.min_table_width)
+
+    def _set_columns(self, columns: tuple[Column, ...]) -> None:
+        self.clear(columns=True)
+        self._visible = columns
+        for column in columns:
+            self.add_column(column.label, key=column.key)
+
+    @property
+    def selected_key(self) -> str | None:
+        if not self._order or not 0 <= self.cursor_row < len(self._order):
+            return None
+        return self._order[self.cursor_row]
+
+    def select_key_soon(self, key: str) -> None:
+        """Put the cursor on ``key`` now, or once a snapshot containing it arrives."""
+        self._pending_key = key
+        self._go_to_pending()
+
+    def forget_pending_key(self) -> None:
+        self._pending_key = None
+
+    def apply_rows(self, rows: Sequence[Row], force: bool = False) -> bool:
+        """Show ``rows`` (key, cells by column key) in order; returns whether anything changed."""
+        order = [key for key, _ in rows]
+        if not self._ready:
+            self._rows = dict(rows)
+            return True
+        if force or order != self._order:
+            self._rebuild(rows)
+            return True
+        changed = False
+        for key, cells in rows:
+            old = self._rows[key]
+            for column in self._visible:
+                if old[column.key] != cells[column.key]:
+                    self.update_cell(key, column.key, cells[column.key], update_width=True)
+                    changed = True
+        self._rows = dict(rows)
+        self._go_to_pending()
+        return changed
+
+    def _rebuild(self, rows: Sequence[Row]) -> None:
+        keep = self.selected_key
+        old_row = self.cursor_row
+        self.clear()
+        for key, cells in rows:
+            self.add_row(*(cells[column.key] for column in self._visible), key=key)
+        self._rows = dict(rows)
+        self._order = [key for key, _ in rows]
+        if keep in self._rows:
+            target = self._order.index(keep)
+        else:  # the row went away: stay at the same height in the list
+            target = min(old_row, len(self._order) - 1)
+        if target >= 0:
+            self.move_cursor(row=target, animate=False)
+        self._go_to_pending()
+
+    def _go_to_pending(self) -> None:
+        if self._pending_key is not None and self._pending_key in self._rows:
+            self.move_cursor(row=self._order.index(self._pending_key), animate=False)
+            self._pending_key = None

@@ -1,0 +1,165 @@
+"""Jobs on Home: live rows, stopping with confirmation, the detail screen."""
+
+from __future__ import annotations
+
+import pytest
+from pilot_helpers import drive, notifications, screen_text, settle, wait_until
+from textual.pilot import Pilot
+from textual.widgets import Log
+
+from magitui.app import MagituiApp
+from magitui.screens.home import HomeScreen
+from magitui.screens.job_detail import JobDetailScreen
+from magitui.widgets.confirm import ConfirmScreen
+from magitui.widgets.job_table import JobsTable
+from magitui_core.context import Context, open_context
+from magitui_core.job_status import JobState
+
+
+def _state_cell(app: MagituiApp, job_id: str) -> str:
+    table = app.screen.query_one(JobsTable)
+    return table.get_cell(job_id, "state").plain
+
+
+def test_running_job_is_listed_and_k_stops_it(write_config, ctx: Context) -> None:  # type: ignore[no-untyped-def]
+    write_config("[jobs]\nstop_grace_seconds = 3\n")
+    job = ctx.jobs.start(["sleep", "30"])
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await wait_until(pilot, lambda: job.id in screen_text(app), "the job row")
+        assert _state_cell(app, job.id) == "● running"
+        await pilot.press("k")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert job.id in screen_text(app)
+        await pilot.press("y")
+        await wait_until(
+            pilot, lambda: ctx.jobs.get(job.id).state is JobState.STOPPED, "the job to stop"
+        )
+        await wait_until(pilot, lambda: _state_cell(app, job.id) == "■ stopped", "the new state")
+
+    drive(app, scenario)
+
+
+def test_stopping_defaults_to_no(ctx: Context) -> None:
+    job = ctx.jobs.start(["sleep", "30"])
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await wait_until(pilot, lambda: job.id in screen_text(app), "the job row")
+        await pilot.press("k")
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert ctx.jobs.get(job.id).state is JobState.RUNNING
+
+    drive(app, scenario)
+
+
+def test_job_detail_follows_the_output(ctx: Context) -> None:
+    job = ctx.jobs.start(["sh", "-c", "echo first line; sleep 0.5; echo second line; sleep 30"])
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await wait_until(pilot, lambda: job.id in screen_text(app), "the job row")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, JobDetailScreen)
+        log = app.screen.query_one("#job-log", Log)
+        await wait_until(pilot, lambda: "second line" in log.lines, "the second line")
+        assert log.lines[:2] == ["first line", "second line"]
+        text = screen_text(app)
+        assert "● running" in text and job.id in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+
+    drive(app, scenario)
+
+
+def test_section_key_leaves_a_detail_screen_and_sections_remember_it(ctx: Context) -> None:
+    job = ctx.jobs.start(["true"])
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await wait_until(pilot, lambda: job.id in screen_text(app), "the job row")
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("h")  # back to Home as it was left: the detail
+        await settle(pilot)
+        assert isinstance(app.screen, JobDetailScreen)
+        await pilot.press("h")  # Home's key again: Home itself
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+
+    drive(app, scenario)
+
+
+def test_stop_from_the_detail_screen(ctx: Context) -> None:
+    job = ctx.jobs.start(["sleep", "30"])
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await wait_until(pilot, lambda: job.id in screen_text(app), "the job row")
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("k")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_until(
+            pilot, lambda: ctx.jobs.get(job.id).state is JobState.STOPPED, "the job to stop"
+        )
+        await wait_until(pilot, lambda: "■ stopped" in screen_text(app), "the detail to update")
+
+    drive(app, scenario)
+
+
+def test_failed_job_shows_exit_code_and_last_lines(ctx: Context) -> None:
+    job = ctx.jobs.start(["sh", "-c", "echo loading; echo 'boom: out of memory' >&2; exit 3"])
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await wait_until(pilot, lambda: ctx.jobs.get(job.id).state.is_final, "the job to end")
+        await settle(pilot)
+        await wait_until(pilot, lambda: "✗ failed" in screen_text(app), "the failed row")
+        await pilot.press("enter")
+        await settle(pilot)
+        log = app.screen.query_one("#job-log", Log)
+        await wait_until(pilot, lambda: "boom: out of memory" in log.lines, "the error line")
+        text = screen_text(app)
+        assert "✗ failed" in text
+        assert "Exit      3" in text
+
+    drive(app, scenario)
+
+
+def test_empty_workspace_says_what_to_do() -> None:
+    app = MagituiApp()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        text = screen_text(app)
+        assert "No runs yet — press n to create one" in text
+        assert "magitui jobs start -- CMD" in text
+
+    drive(app, scenario)
+
+
+def test_a_failing_refresh_is_reported_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken() -> list[object]:
+        raise OSError("disk on fire")
+
+    ctx = open_context()  # not the ctx fixture: its teardown lists jobs
+    monkeypatch.setattr(ctx.jobs, "list", broken)
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await wait_until(pilot, lambda: notifications(app), "a notification")
+        await pilot.pause(2.5)  # two more failing polls
+        errors = [n for n in notifications(app) if n[0] == "error"]
+        assert errors == [("error", "Could not refresh runs and jobs", "disk on fire")]
+        assert app.is_running
+
+    drive(app, scenario)

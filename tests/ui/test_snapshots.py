@@ -1,0 +1,66 @@
+"""Screenshots of every screen at 80x24 and 120x40, and Home in each theme.
+
+The workspace, config path, clock zone and job times are fixed (see
+snapshot_data.py), so the pictures only change when the UI does. After an
+intended change: pytest tests/ui --snapshot-update, then look at the report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pilot_helpers import settle
+from textual.pilot import Pilot
+
+from magitui.app import MagituiApp
+from magitui.sections import SECTIONS
+
+SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
+
+
+def _go_to(key: str):  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        if key:
+            await pilot.press(key)
+        await settle(pilot)
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES, ids=str)
+@pytest.mark.parametrize("section", SECTIONS, ids=lambda s: s.mode)
+def test_screen(section, size: str, snapshot_workspace: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    key = "" if section.mode == "home" else section.key
+    assert snap_compare(MagituiApp(), terminal_size=SIZES[size], run_before=_go_to(key))
+
+
+@pytest.mark.parametrize("theme", ["magitui-light", "magitui-high-contrast"])
+def test_home_in_theme(theme: str, snapshot_workspace: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    config = Path("/tmp/magitui-snapshot-config/config.toml")
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f'[ui]\ntheme = "{theme}"\n', encoding="utf-8")
+    assert snap_compare(MagituiApp(), terminal_size=(80, 24), run_before=_go_to(""))
+
+
+def test_failed_job_detail(snapshot_workspace: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("enter")  # the newest job: the failed training run
+        await settle(pilot)
+
+    assert snap_compare(MagituiApp(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_help(snapshot_workspace: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(MagituiApp(), terminal_size=(80, 24), run_before=_go_to("question_mark"))
+
+
+def test_delete_confirmation(snapshot_workspace: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("shift+tab", "x")  # to the runs table, then Delete
+        await settle(pilot)
+
+    assert snap_compare(MagituiApp(), terminal_size=(80, 24), run_before=run_before)
