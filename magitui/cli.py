@@ -138,7 +138,7 @@ def jobs(click_ctx: click.Context, ctx: _Ctx, as_json: bool, run_name: str | Non
     """List jobs (or manage them with a subcommand)."""
     if click_ctx.invoked_subcommand is not None:
         return
-    items = ctx.get().jobs.list()
+    items = ctx.get().jobs.list_jobs()
     if run_name:
         items = [j for j in items if j.status.run == run_name]
     if as_json:
@@ -179,9 +179,17 @@ def jobs_start(
     Put `--` before the command: magitui jobs start --name vllm -- vllm serve MODEL
     """
     job = ctx.get().jobs.start(list(command), name=name, kind=kind, run=run_name)
-    if job.state.value == "failed":
+    if job.status.child_pid is None:  # the command never ran
         raise click.ClickException(f"job {job.id} failed to start: {job.status.error}")
     click.echo(job.id)
+    if job.state.is_final:  # ran, but ended before we looked
+        click.secho(
+            f"{job.id} already {job.state.value} (exit {job.status.exit_code}); "
+            f"see: magitui jobs logs {job.id}",
+            err=True,
+            fg="yellow",
+        )
+        return
     click.secho(
         f"started {job.id} (pid {job.status.child_pid}); follow: magitui jobs logs {job.id} -f",
         err=True,
@@ -204,7 +212,7 @@ def jobs_logs(ctx: _Ctx, job_id: str, follow: bool, lines: int, show_events: boo
     job = manager.get(job_id)
     path = job.events_path if show_events else job.output_path
     # History and follow share one offset, so no line is lost or printed twice.
-    follower = FileFollower(path, start_at_end=True)
+    follower = FileFollower(path, from_end=0)
     for line in last_lines(path, lines, end=follower.offset):
         click.echo(line)
     if not follow:

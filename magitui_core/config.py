@@ -213,19 +213,22 @@ def set_config_value(dotted_key: str, value: str, path: Path | None = None) -> M
         )
     document = _read_document(file)
     candidate = document.unwrap()
-    candidate.setdefault(section, {})[key] = _coerce(value)
+    candidate.setdefault(section, {})[key] = value
     try:
-        MagituiConfig.model_validate({section: candidate[section]})
+        # Lax validation reads "25" as a number only where the field is a number,
+        # so a string setting keeps its text whatever it looks like.
+        validated = MagituiConfig.model_validate({section: candidate[section]})
     except ValidationError as exc:
         err = exc.errors()[0]
         raise ConfigError(
             f"{dotted_key} = {value!r} — {_describe_allowed(tuple(err['loc']), err['msg'])}"
         ) from None
+    typed = getattr(getattr(validated, section), key)
     table = document.get(section)
     if table is None:
         table = tomlkit.table()
         document[section] = table
-    table[key] = _coerce(value)
+    table[key] = str(typed) if isinstance(typed, Path) else typed
     write_text_atomic(file, tomlkit.dumps(document))
     return load_config(file).config
 
@@ -244,16 +247,3 @@ def _read_document(file: Path) -> tomlkit.TOMLDocument:
         raise ConfigError(
             f"{file} is not valid TOML ({exc}); fix it before magitui can save settings"
         ) from None
-
-
-def _coerce(value: str) -> Any:
-    """Command-line values arrive as text; read numbers and booleans as TOML would."""
-    lowered = value.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for cast in (int, float):
-        try:
-            return cast(value)
-        except ValueError:
-            pass
-    return value

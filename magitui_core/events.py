@@ -73,18 +73,28 @@ class EventWriter:
 class EventReader:
     """Follows an events file: each call returns the complete events added since."""
 
-    def __init__(self, path: Path) -> None:
-        self._follower = FileFollower(path)
+    def __init__(self, path: Path, from_end: int | None = None) -> None:
+        """Read from the start, or only the last ``from_end`` bytes' worth of events."""
+        self._follower = FileFollower(path, from_end=from_end)
         self._partial = b""
+        # Starting mid-file lands mid-line: that first fragment is not an event.
+        self._drop_first_line = self._follower.offset > 0
         self.skipped = 0  # complete lines that were not valid events
 
     def read_new(self) -> list[dict[str, Any]]:
         chunk = self._follower.read_new()
         if self._follower.was_reset:
             self._partial = b""
+            self._drop_first_line = False
         if not chunk:
             return []
         data = self._partial + chunk
+        if self._drop_first_line:
+            if b"\n" not in data:
+                self._partial = data
+                return []
+            data = data.split(b"\n", 1)[1]
+            self._drop_first_line = False
         lines = data.split(b"\n")
         self._partial = lines.pop()  # a torn last line waits for the rest of it
         events: list[dict[str, Any]] = []

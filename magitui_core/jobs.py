@@ -120,7 +120,7 @@ class JobManager:
         self.env_defaults = dict(env_defaults or {})
 
     # ---- finding -------------------------------------------------------------------------
-    def list(self) -> list[JobInfo]:
+    def list_jobs(self) -> list[JobInfo]:
         """All jobs, newest first. Unreadable folders are skipped, never fatal."""
         jobs = []
         for job_dir in self.workspace.job_dirs():
@@ -149,7 +149,7 @@ class JobManager:
             raise JobError(f"job {matches[0].name}: status.json is unreadable ({exc})") from None
 
     def live_in_run(self, run: str) -> list[str]:
-        return [j.id for j in self.list() if j.status.run == run and j.is_live]
+        return [j.id for j in self.list_jobs() if j.status.run == run and j.is_live]
 
     # ---- starting ------------------------------------------------------------------------
     def start(

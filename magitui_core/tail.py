@@ -15,15 +15,16 @@ class FileFollower:
     ``was_reset`` tells the caller to drop what it buffered.
     """
 
-    def __init__(self, path: Path, start_at_end: bool = False) -> None:
+    def __init__(self, path: Path, from_end: int | None = None) -> None:
+        """Follow ``path`` from its start, or from ``from_end`` bytes before its current end."""
         self.path = path
         self.offset = 0
         self._inode: int | None = None
         self.was_reset = False
-        if start_at_end:
+        if from_end is not None:
             try:
                 st = path.stat()
-                self.offset, self._inode = st.st_size, st.st_ino
+                self.offset, self._inode = max(0, st.st_size - from_end), st.st_ino
             except FileNotFoundError:
                 pass
 

@@ -31,7 +31,7 @@ def jobs(isolated: Path) -> Iterator:
 
     ctx = open_context()
     yield ctx.jobs
-    for job in ctx.jobs.list():
+    for job in ctx.jobs.list_jobs():
         if job.is_live or job.state.value == "crashed":
             ctx.jobs.stop(job.id, grace=1)
 

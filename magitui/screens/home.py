@@ -82,7 +82,9 @@ class HomeScreen(JobListScreen):
     # ---- polling ---------------------------------------------------------------------------
     def collect(self) -> HomeSnapshot:
         return HomeSnapshot(
-            runs=self.ctx.workspace.list_runs(), jobs=self.ctx.jobs.list(), taken_at=time.time()
+            runs=self.ctx.workspace.list_runs(),
+            jobs=self.ctx.jobs.list_jobs(),
+            taken_at=time.time(),
         )
 
     def apply(self, snapshot: HomeSnapshot) -> None:

@@ -27,7 +27,7 @@ from magitui.screens.base import PollingScreen
 from magitui_core.events import EventReader
 from magitui_core.job_status import JobState
 from magitui_core.jobs import JobInfo
-from magitui_core.tail import FileFollower, file_size
+from magitui_core.tail import FileFollower
 
 LOG_MAX_LINES = 5000
 EVENTS_MAX_LINES = 200
@@ -126,10 +126,9 @@ class JobDetailScreen(PollingScreen):
         job = self.ctx.jobs.get(self.job_id)
         snapshot = DetailSnapshot(job=job, taken_at=time.time())
         if self._follower is None:
-            self._follower = FileFollower(job.output_path, start_at_end=True)
-            self._follower.offset = max(0, file_size(job.output_path) - INITIAL_TAIL_BYTES)
+            self._follower = FileFollower(job.output_path, from_end=INITIAL_TAIL_BYTES)
             self._assembler.skip_first_line = self._follower.offset > 0
-            self._events = EventReader(job.events_path)
+            self._events = EventReader(job.events_path, from_end=INITIAL_TAIL_BYTES)
         data = self._follower.read_new()
         if self._follower.was_reset:
             self._assembler.reset()

@@ -83,7 +83,7 @@ class JobKindScreen(JobListScreen):
         self.query_one(".kind-jobs").border_title = f"{self.TITLE_TEXT} jobs"
 
     def collect(self) -> tuple[list[JobInfo], float]:
-        jobs = [job for job in self.ctx.jobs.list() if job.status.kind == self.JOB_KIND]
+        jobs = [job for job in self.ctx.jobs.list_jobs() if job.status.kind == self.JOB_KIND]
         return jobs, time.time()
 
     def apply(self, snapshot: tuple[list[JobInfo], float]) -> None:

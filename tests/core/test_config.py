@@ -111,3 +111,11 @@ def test_workspace_resolution_order(isolated: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("MAGITUI_HOME")
     assert paths.resolve_workspace(None, configured) == configured
     assert paths.resolve_workspace(None, None) == paths.default_workspace()
+
+
+def test_set_writes_typed_values_and_keeps_text_for_text_settings(isolated: Path) -> None:
+    set_config_value("ui.theme", "1")  # a theme name that looks like a number stays text
+    set_config_value("ui.refresh_seconds", "2")
+    text = paths.config_file().read_text()
+    assert 'theme = "1"' in text and "refresh_seconds = 2.0" in text
+    assert load_config().config.ui.theme == "1"

@@ -84,3 +84,16 @@ def test_last_lines_reads_only_the_end(tmp_path: Path) -> None:
     assert last_lines(path, 3) == ["line 99997", "line 99998", "line 99999"]
     assert last_lines(path, 2, end=len("line 0\nline 1\n")) == ["line 0", "line 1"]
     assert last_lines(tmp_path / "missing", 5) == []
+
+
+def test_reader_can_start_near_the_end_of_a_big_file(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    with EventWriter(path) as writer:
+        for i in range(10_000):
+            writer.emit("progress", done=i)
+    reader = EventReader(path, from_end=1000)
+    events = reader.read_new()
+    assert 0 < len(events) < 40
+    assert events[-1]["done"] == 9999
+    assert [e["done"] for e in events] == list(range(10_000 - len(events), 10_000))
+    assert reader.skipped == 0

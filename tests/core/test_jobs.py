@@ -203,7 +203,7 @@ def test_ids_resolve_by_unique_prefix(jobs: JobManager) -> None:
         jobs.get("alp")
     with pytest.raises(JobError, match="no job 'zzz'"):
         jobs.get("zzz")
-    assert {j.id for j in jobs.list()} == {a.id, b.id}
+    assert {j.id for j in jobs.list_jobs()} == {a.id, b.id}
 
 
 def test_jobs_filed_under_a_run_block_its_rename_and_delete(jobs: JobManager) -> None:

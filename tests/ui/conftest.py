@@ -67,7 +67,7 @@ def ctx() -> Iterator[Context]:
     """An open context on the test's workspace; jobs still alive at the end are stopped."""
     context = open_context()
     yield context
-    for job in context.jobs.list():
+    for job in context.jobs.list_jobs():
         if job.is_live or job.state.value == "crashed":
             context.jobs.stop(job.id, grace=1)
 

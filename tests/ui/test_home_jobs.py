@@ -152,7 +152,7 @@ def test_a_failing_refresh_is_reported_once(monkeypatch: pytest.MonkeyPatch) -> 
         raise OSError("disk on fire")
 
     ctx = open_context()  # not the ctx fixture: its teardown lists jobs
-    monkeypatch.setattr(ctx.jobs, "list", broken)
+    monkeypatch.setattr(ctx.jobs, "list_jobs", broken)
     app = MagituiApp(context=ctx)
 
     async def scenario(pilot: Pilot[None]) -> None:
