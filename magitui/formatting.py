@@ -6,6 +6,7 @@ not have to tick to stay true, and snapshot tests stay deterministic.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -83,7 +84,11 @@ def truncate(text: str, width: int) -> str:
 
 
 def shorten_path(path: str, width: int) -> str:
-    """Keep the end of a path (the part that tells folders apart) when space is short."""
+    """``~`` for the home folder, then keep the end of the path (the part that tells
+    folders apart) when space is short."""
+    home = os.path.expanduser("~")
+    if home not in ("", "/") and (path == home or path.startswith(home + os.sep)):
+        path = "~" + path[len(home) :]
     if len(path) <= width:
         return path
     if width <= 1:

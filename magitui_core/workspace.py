@@ -97,7 +97,9 @@ class Workspace:
             raise WorkspaceError(f"no run named {name!r} in {self.runs_dir} — runs: {known}")
         return self._info(path)
 
-    def create_run(self, name: str, snapshot: dict[str, Any] | None = None) -> RunInfo:
+    def create_run(
+        self, name: str, snapshot: dict[str, Any] | None = None, created_at: float | None = None
+    ) -> RunInfo:
         """Create runs/<name>/ with its folders and a snapshot of the settings in force."""
         path = self.run_path(name)
         if path.exists():
@@ -109,7 +111,7 @@ class Workspace:
         document = tomlkit.document()
         document.add(tomlkit.comment("magitui run: settings in force when the run was created."))
         document["name"] = name
-        document["created_at"] = time.time()
+        document["created_at"] = time.time() if created_at is None else created_at
         if snapshot:
             document["config"] = _tomlable(snapshot)
         write_text_atomic(path / RUN_FILE, tomlkit.dumps(document))

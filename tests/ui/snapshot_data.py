@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import tomlkit
-
 from magitui_core.job_status import JobState, JobStatus, this_host
 from magitui_core.workspace import Workspace
 
@@ -61,10 +59,7 @@ def _job(
 def fill_workspace(root: Path) -> Workspace:
     workspace = Workspace(root).ensure()
     for name, created in RUNS.items():
-        info = workspace.create_run(name)
-        document = tomlkit.parse((info.path / "run.toml").read_text(encoding="utf-8"))
-        document["created_at"] = created
-        (info.path / "run.toml").write_text(tomlkit.dumps(document), encoding="utf-8")
+        workspace.create_run(name, created_at=created)
 
     llama_jobs = root / "runs" / "llama-oss-1" / "jobs"
     _job(
