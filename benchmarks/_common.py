@@ -32,7 +32,7 @@ def isolated_env() -> dict[str, str]:
 
 def magitui_command() -> list[str]:
     script = Path(sys.executable).parent / "magitui"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "magitui.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "magitui"]
 
 
 def app_process(terminal: TmuxSession) -> psutil.Process:

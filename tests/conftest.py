@@ -39,7 +39,7 @@ def jobs(isolated: Path) -> Iterator:
 def magitui_cmd() -> list[str]:
     """The installed `magitui` console script (as a user runs it), else the module."""
     script = Path(sys.executable).parent / "magitui"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "magitui.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "magitui"]
 
 
 def env_with(**extra: str) -> dict[str, str]:

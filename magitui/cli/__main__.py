@@ -1,0 +1,3 @@
+from magitui.cli import main
+
+main(prog_name="magitui")
