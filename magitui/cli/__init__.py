@@ -1,8 +1,7 @@
 """The `magitui` command: the TUI when run bare, and a headless twin for every action.
 
 Only light modules are imported at the top so `magitui jobs` answers quickly;
-the Textual app is imported only when the TUI is opened. Each command family
-lives in its own module and is registered here.
+the Textual app is imported only when the TUI is opened.
 """
 
 from __future__ import annotations
@@ -10,13 +9,28 @@ from __future__ import annotations
 import click
 
 from magitui.cli.base import CliContext
-from magitui.cli.jobs import jobs
-from magitui.cli.runs import runs
-from magitui.cli.settings import config_cmd, credentials_cmd
+from magitui.cli.lazy_group import LazyGroup
 from magitui_core import __version__
 
+# Each command family lives in its own module, imported only when that command runs.
+COMMANDS = {
+    "jobs": "magitui.cli.jobs:jobs",
+    "runs": "magitui.cli.runs:runs",
+    "config": "magitui.cli.settings:config_cmd",
+    "credentials": "magitui.cli.settings:credentials_cmd",
+    "generate": "magitui.cli.generate:generate",
+    "preprocess": "magitui.cli.preprocess:preprocess",
+    "gpu": "magitui.cli.monitor:gpu",
+    "cache": "magitui.cli.monitor:cache",
+}
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=COMMANDS,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--workspace",
     "-w",
@@ -37,7 +51,3 @@ def main(click_ctx: click.Context, workspace: str | None) -> None:
         from magitui.app import run_app
 
         run_app(context=ctx)
-
-
-for command in (jobs, runs, config_cmd, credentials_cmd):
-    main.add_command(command)
