@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -44,6 +45,16 @@ def group_members(pgid: int, exclude: int | None = None) -> list[psutil.Process]
         except (ProcessLookupError, PermissionError):
             continue
     return members
+
+
+def wait_group_empty(pgid: int, timeout: float) -> bool:
+    """True once no live process is left in the group; False if some remain after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while group_members(pgid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _end_stragglers(pgid: int) -> None:

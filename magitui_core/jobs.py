@@ -31,7 +31,7 @@ from magitui_core.job_status import (
     now,
     this_host,
 )
-from magitui_core.job_supervisor import group_members
+from magitui_core.job_supervisor import group_members, wait_group_empty
 from magitui_core.tail import last_lines
 from magitui_core.workspace import Workspace, WorkspaceError
 
@@ -230,9 +230,9 @@ class JobManager:
             return self.get(info.id)
         (info.dir / STOP_MARKER).write_text(f"{now()} stop\n")
         _signal_group(pgid, signal.SIGTERM)
-        if not _wait_group_empty(pgid, grace):
+        if not wait_group_empty(pgid, grace):
             _signal_group(pgid, signal.SIGKILL)
-            if not _wait_group_empty(pgid, KILL_WAIT):
+            if not wait_group_empty(pgid, KILL_WAIT):
                 left = ", ".join(str(p.pid) for p in group_members(pgid))
                 raise JobError(f"job {info.id}: processes {left} survived SIGKILL")
         after = self.get(info.id)
@@ -267,10 +267,3 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
-def _wait_group_empty(pgid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while group_members(pgid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True

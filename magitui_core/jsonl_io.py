@@ -1,0 +1,91 @@
+"""JSONL for curation: a reader that never stops at a bad line, a writer that never tears.
+
+A bad line (torn, not JSON, not an object, not UTF-8) is reported as ``file:line: reason``
+and skipped; the caller counts it. Output goes to a temp file in the target folder and is
+renamed over the target only when complete, so an interrupted run keeps the old output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class BadLine:
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+def read_jsonl(path: Path, bad: list[BadLine]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, object) for each good line; append each bad one to ``bad``.
+
+    Raises OSError if the file cannot be opened at all (the caller names the file).
+    """
+    name = str(path)
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad.append(BadLine(name, number, f"not UTF-8 ({exc.reason} at byte {exc.start})"))
+                continue
+            try:
+                value = json.loads(text)
+            except ValueError as exc:
+                torn = not raw.endswith(b"\n")
+                reason = "torn last line (no newline)" if torn else f"not JSON ({exc})"
+                bad.append(BadLine(name, number, reason))
+                continue
+            if not isinstance(value, dict):
+                bad.append(BadLine(name, number, f"a JSON {type(value).__name__}, not an object"))
+                continue
+            yield number, value
+
+
+def count_lines(path: Path) -> int:
+    """Lines in a file, counted in 1 MiB blocks (for progress totals)."""
+    count = 0
+    last = b"\n"
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (0 if last == b"\n" else 1)
+
+
+def write_jsonl_atomic(path: Path, records: Iterable[dict[str, Any]]) -> int:
+    """Write records as JSONL via a temp file + fsync + rename; returns how many were written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    written = 0
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            for record in records:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                written += 1
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return written
