@@ -1,0 +1,160 @@
+"""Real training of a tiny model on the CPU, as a detached job, watched through its events."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from magitui_core.events import read_events
+from magitui_core.jobs import JobInfo, JobManager
+from magitui_core.prompts import training_prompt
+from magitui_core.train import RUN_CARD
+
+
+def train_job(jobs: JobManager, *args: str, timeout: float = 180) -> JobInfo:
+    job = jobs.start([sys.executable, "-m", "magitui_core.train", *args], kind="train")
+    deadline = time.monotonic() + timeout
+    while (info := jobs.get(job.id)).is_live:
+        assert time.monotonic() < deadline, "training did not finish"
+        time.sleep(0.2)
+    return info
+
+
+def test_training_job_writes_events_checkpoints_and_a_servable_model(
+    jobs: JobManager, tiny_model: Path, train_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    info = train_job(
+        jobs,
+        "--data",
+        str(train_file),
+        "--base-model",
+        str(tiny_model),
+        "--out",
+        str(out),
+        "--max-steps",
+        "6",
+        "--per-device-batch",
+        "4",
+        "--save-steps",
+        "3",
+    )
+    assert info.state.value == "succeeded", "\n".join(info.tail(30))
+    events = read_events(info.events_path)
+    types = [e["type"] for e in events]
+    assert types[0] == "started" and types[-1] == "exited"
+    (rows,) = [e for e in events if e["type"] == "log" and "rows" in e]
+    assert rows["rows"] == 40 and rows["truncated"] == 0
+    metrics = [e for e in events if e["type"] == "metric"]
+    assert [m["step"] for m in metrics] == [1, 2, 3, 4, 5, 6]
+    assert all(m["loss"] > 0 and m["tokens_per_s"] > 0 and m["total"] == 6 for m in metrics)
+    assert metrics[-1]["eta_s"] == 0
+    saves = [e["step"] for e in events if e["type"] == "log" and "checkpoint" in e]
+    assert saves == [3, 6]
+    (done,) = [e for e in events if e["type"] == "done"]
+    assert done["steps"] == 6 and done["final"] == str(out / "final")
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    final = out / "final"
+    AutoModelForCausalLM.from_pretrained(final)  # loadable
+    tokenizer = AutoTokenizer.from_pretrained(final)
+    rendered = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "Reverse a string."}],
+        tokenize=False,
+        add_generation_prompt=True,
+    )
+    assert rendered == tokenizer.bos_token + training_prompt("Reverse a string.")
+    card = json.loads((final / RUN_CARD).read_text())
+    assert card["base_model"] == str(tiny_model) and card["rows"] == 40
+    assert card["settings"]["learning_rate"] == 5e-5
+    assert "@@ Instruction" in card["prompt"]
+
+
+def test_resume_continues_the_step_count(
+    jobs: JobManager, tiny_model: Path, train_file: Path, tmp_path: Path
+) -> None:
+    common = [
+        "--data",
+        str(train_file),
+        "--base-model",
+        str(tiny_model),
+        "--out",
+        str(tmp_path / "out"),
+        "--per-device-batch",
+        "4",
+        "--save-steps",
+        "2",
+    ]
+    first = train_job(jobs, *common, "--max-steps", "4")
+    assert first.state.value == "succeeded"
+    second = train_job(jobs, *common, "--max-steps", "6", "--resume")
+    assert second.state.value == "succeeded", "\n".join(second.tail(30))
+    steps = [e["step"] for e in read_events(second.events_path) if e["type"] == "metric"]
+    assert steps == [5, 6]
+
+
+def test_unusable_data_fails_with_one_line(
+    jobs: JobManager, tiny_model: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "raw.jsonl"
+    bad.write_text(json.dumps({"problem": "p", "solution": "s"}) + "\n")
+    info = train_job(
+        jobs, "--data", str(bad), "--base-model", str(tiny_model), "--out", str(tmp_path / "out")
+    )
+    assert info.state.value == "failed" and info.status.exit_code == 2
+    (error,) = [e for e in read_events(info.events_path) if e["type"] == "error"]
+    assert "needs fields instruction, response; has problem, solution" in error["message"]
+    assert "Traceback" not in "\n".join(info.tail(5))
+
+
+@pytest.mark.slow
+def test_two_process_ddp_under_accelerate_writes_events_once(
+    jobs: JobManager, tiny_model: Path, train_file: Path, tmp_path: Path
+) -> None:
+    """`--multi_gpu` on CPU is real two-process DDP over gloo (`--cpu` would run one)."""
+    command = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "--main_process_port",
+        "29533",
+        "-m",
+        "magitui_core.train",
+        "--data",
+        str(train_file),
+        "--base-model",
+        str(tiny_model),
+        "--out",
+        str(tmp_path / "out"),
+        "--max-steps",
+        "4",
+        "--per-device-batch",
+        "2",
+        "--save-steps",
+        "4",
+    ]
+    job = jobs.start(command, kind="train")
+    deadline = time.monotonic() + 300
+    while (info := jobs.get(job.id)).is_live:
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    assert info.state.value == "succeeded", "\n".join(info.tail(40))
+    events = read_events(info.events_path)
+    (begin,) = [e for e in events if e["type"] == "progress"]
+    assert begin["world_size"] == 2
+    assert [e["step"] for e in events if e["type"] == "metric"] == [1, 2, 3, 4]
+    assert (tmp_path / "out" / "final" / "model.safetensors").exists()
