@@ -40,7 +40,7 @@ def read_instruction_pairs(paths: list[Path]) -> tuple[list[tuple[str, str]], li
                     continue
                 try:
                     record = json.loads(line)
-                except ValueError as exc:
+                except json.JSONDecodeError as exc:
                     skipped.append(f"{path}:{number}: not JSON ({exc.msg})")
                     continue
                 if not isinstance(record, dict) or not {"instruction", "response"} <= set(record):
