@@ -20,6 +20,7 @@ COMMANDS = {
     "credentials": "magitui.cli.settings:credentials_cmd",
     "generate": "magitui.cli.generate:generate",
     "preprocess": "magitui.cli.preprocess:preprocess",
+    "train": "magitui.cli.train:train",
     "gpu": "magitui.cli.monitor:gpu",
     "cache": "magitui.cli.monitor:cache",
 }

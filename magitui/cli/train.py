@@ -1,0 +1,143 @@
+"""`magitui train`: start fine-tuning as a detached job and follow its progress."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from magitui.cli.base import CliContext, fmt_duration, friendly_errors, pass_ctx
+from magitui_core.events import EventReader
+from magitui_core.train_launch import LaunchError, launch_command, validate_train_args
+
+PASSED_OPTIONS = (
+    "epochs",
+    "learning_rate",
+    "max_seq_len",
+    "per_device_batch",
+    "grad_accum",
+    "precision",
+    "sampling",
+    "save_steps",
+    "max_steps",
+    "seed",
+    "optim",
+)
+
+
+def format_metric(event: dict[str, Any]) -> str:
+    parts = [f"step {event['step']}/{event['total']}", f"loss {event['loss']:.4f}"]
+    if event.get("lr") is not None:
+        parts.append(f"lr {event['lr']:.2e}")
+    if event.get("tokens_per_s"):
+        parts.append(f"{event['tokens_per_s']:,.0f} tok/s")
+    if event.get("eta_s") is not None:
+        parts.append(f"ETA {fmt_duration(event['eta_s'])}")
+    return "  ".join(parts)
+
+
+@click.command("train", context_settings={"show_default": True})
+@click.option(
+    "--data",
+    "data",
+    multiple=True,
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Formatted instruction/response JSONL (repeat for several files).",
+)
+@click.option("--base-model", required=True, help="HF model id or local model folder.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
+@click.option("--epochs", type=float, default=2.0)
+@click.option("--learning-rate", "--lr", type=float, default=5e-5)
+@click.option("--max-seq-len", type=int, default=1216, help="max_training_seq_length")
+@click.option("--per-device-batch", type=int, default=8)
+@click.option("--grad-accum", type=int, default=1)
+@click.option("--precision", type=click.Choice(["auto", "bf16", "fp16", "fp32"]), default="auto")
+@click.option(
+    "--sampling", type=click.Choice(["group_by_length", "random"]), default="group_by_length"
+)
+@click.option("--gradient-checkpointing", is_flag=True)
+@click.option("--optim", default="adamw_torch")
+@click.option("--save-steps", type=int, default=500)
+@click.option("--max-steps", type=int, default=-1, help="Stop after N steps (-1: epochs).")
+@click.option("--seed", type=int, default=42)
+@click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in --out.")
+@click.option(
+    "--accelerate-config",
+    type=click.Path(path_type=Path),
+    help="accelerate YAML (from `magitui accelerate-config` or the Setup screen).",
+)
+@click.option(
+    "--num-processes",
+    type=int,
+    default=1,
+    help="Processes on this machine without a config file (DDP).",
+)
+@click.option("--run", "run_name", metavar="RUN", help="File the job under this run.")
+@click.option("--detach", is_flag=True, help="Print the job id and return at once.")
+@pass_ctx
+@friendly_errors
+def train(
+    ctx: CliContext,
+    data: tuple[Path, ...],
+    base_model: str,
+    out: Path,
+    gradient_checkpointing: bool,
+    resume: bool,
+    accelerate_config: Path | None,
+    num_processes: int,
+    run_name: str | None,
+    detach: bool,
+    **options: Any,
+) -> None:
+    """Fine-tune BASE_MODEL on DATA as a detached job (it survives this terminal).
+
+    Without --detach, follows the training until it ends; Ctrl-C stops following, not training.
+    """
+    train_argv = ["--data", *map(str, data), "--base-model", base_model, "--out", str(out)]
+    for name in PASSED_OPTIONS:
+        train_argv += [f"--{name.replace('_', '-')}", str(options[name])]
+    if gradient_checkpointing:
+        train_argv.append("--gradient-checkpointing")
+    if resume:
+        train_argv.append("--resume")
+    try:
+        validate_train_args(train_argv)
+        command = launch_command(train_argv, accelerate_config, num_processes)
+    except LaunchError as exc:
+        raise click.ClickException(str(exc)) from None
+    jobs = ctx.get().jobs
+    job = jobs.start(command, name=f"train {Path(base_model).name}", kind="train", run=run_name)
+    click.echo(job.id)
+    if detach:
+        click.secho(
+            f"training as job {job.id}; follow: magitui jobs logs {job.id} -f", err=True, fg="green"
+        )
+        return
+    reader = EventReader(job.events_path)
+    try:
+        while True:
+            for event in reader.read_new():
+                if event["type"] == "metric":
+                    click.echo(format_metric(event), err=True)
+                elif event["type"] in ("log", "warning", "error", "done") and "message" in event:
+                    click.echo(f"{event['type']}: {event['message']}", err=True)
+            current = jobs.get(job.id)
+            if not current.is_live:
+                for line in [] if current.state.value == "succeeded" else current.tail(15):
+                    click.echo(line, err=True)
+                if current.state.value != "succeeded":
+                    raise click.ClickException(
+                        f"training job {job.id} {current.state.value} "
+                        f"(exit {current.status.exit_code}); full log: magitui jobs logs {job.id}"
+                    )
+                return
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        click.secho(
+            f"\nstopped following; training continues as job {job.id} "
+            f"(end it with: magitui jobs stop {job.id})",
+            err=True,
+        )

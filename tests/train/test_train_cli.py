@@ -1,0 +1,78 @@
+"""`magitui train` as a user runs it: validated up front, run as a job, followed live."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from tests.conftest import magitui_cmd
+
+
+def magitui(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*magitui_cmd(), *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_train_follows_the_job_to_the_end(
+    isolated: Path, tiny_model: Path, train_file: Path
+) -> None:
+    out = isolated / "out"
+    result = magitui(
+        "train",
+        "--data",
+        str(train_file),
+        "--base-model",
+        str(tiny_model),
+        "--out",
+        str(out),
+        "--max-steps",
+        "3",
+        "--per-device-batch",
+        "4",
+    )
+    assert result.returncode == 0, result.stderr
+    job_id = result.stdout.strip()
+    lines = result.stderr.splitlines()
+    assert [line.split()[1] for line in lines if line.startswith("step ")] == ["1/3", "2/3", "3/3"]
+    assert f"done: trained 3 steps; model in {out / 'final'}" in lines
+    (job,) = json.loads(magitui("jobs", "--json").stdout)
+    assert job["id"] == job_id and job["kind"] == "train" and job["state"] == "succeeded"
+
+
+def test_bad_arguments_are_refused_before_any_job_starts(
+    isolated: Path, tiny_model: Path, train_file: Path
+) -> None:
+    missing = magitui(
+        "train",
+        "--data",
+        str(isolated / "nope.jsonl"),
+        "--base-model",
+        str(tiny_model),
+        "--out",
+        str(isolated / "out"),
+    )
+    assert missing.returncode == 1
+    assert "nope.jsonl does not exist" in missing.stderr
+    negative = magitui(
+        "train",
+        "--data",
+        str(train_file),
+        "--base-model",
+        str(tiny_model),
+        "--out",
+        str(isolated / "out"),
+        "--epochs",
+        "-1",
+    )
+    assert negative.returncode == 1 and "--epochs = -1.0" in negative.stderr
+    not_a_model = magitui(
+        "train",
+        "--data",
+        str(train_file),
+        "--base-model",
+        str(isolated),
+        "--out",
+        str(isolated / "out"),
+    )
+    assert not_a_model.returncode == 1 and "has no config.json" in not_a_model.stderr
+    assert json.loads(magitui("jobs", "--json").stdout) == []
