@@ -34,7 +34,7 @@ class ProgressEvents(TrainerCallback):
         self._started = 0.0
         self._start_step = 0
         self._last_time = 0.0
-        self._last_tokens = 0
+        self._start_tokens = 0
         self._last_step = 0
 
     def _emit(self, state: TrainerState, type: str, **fields: Any) -> None:
@@ -47,7 +47,7 @@ class ProgressEvents(TrainerCallback):
         now = time.monotonic()
         self._started = self._last_time = now
         self._start_step = self._last_step = state.global_step
-        self._last_tokens = self.collator.real_tokens
+        self._start_tokens = self.collator.real_tokens
         self._emit(
             state,
             "progress",
@@ -71,8 +71,11 @@ class ProgressEvents(TrainerCallback):
             return  # the end-of-training summary comes as a `done` event instead
         now = time.monotonic()
         seconds = max(now - self._last_time, 1e-9)
-        # Every rank sees its own batches; rank 0's count times the world is the job's.
-        tokens = (self.collator.real_tokens - self._last_tokens) * args.world_size
+        # Averaged since the start: the data loader fetches a batch ahead, so per-interval
+        # counts are off by one batch. Every rank sees its own batches; rank 0's count times
+        # the world size is the job's.
+        tokens = (self.collator.real_tokens - self._start_tokens) * args.world_size
+        since_start = max(now - self._started, 1e-9)
         steps = state.global_step - self._last_step
         done_steps = state.global_step - self._start_step
         eta = None
@@ -87,7 +90,7 @@ class ProgressEvents(TrainerCallback):
             loss=float(logs["loss"]),
             lr=logs.get("learning_rate"),
             grad_norm=_float(logs.get("grad_norm")),
-            tokens_per_s=round(tokens / seconds, 1),
+            tokens_per_s=round(tokens / since_start, 1),
             samples_per_s=round(
                 steps
                 * args.train_batch_size
@@ -100,11 +103,7 @@ class ProgressEvents(TrainerCallback):
             eta_s=round(eta, 1) if eta is not None else None,
             gpu_mem_gb=gpu_memory_gb(),
         )
-        self._last_time, self._last_tokens, self._last_step = (
-            now,
-            self.collator.real_tokens,
-            (state.global_step),
-        )
+        self._last_time, self._last_step = now, state.global_step
 
     def on_save(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **_: Any
