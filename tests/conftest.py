@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,3 +48,31 @@ def env_with(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(extra)
     return env
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny causal LM built offline once per session (see tests/tiny_model.py)."""
+    from tests.tiny_model import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+def write_pairs(path: Path, rows: int, seed: int = 0) -> Path:
+    """Instruction/response JSONL of varied lengths, as `magitui preprocess` writes it."""
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8") as handle:
+        for i in range(rows):
+            record = {
+                "instruction": "Write a solution to the following coding problem:\n"
+                + f"Add the numbers {i} and {i + 1}."
+                + " Then print it." * rng.randint(0, 12),
+                "response": "def add(a, b):\n    return a + b\n" * rng.randint(1, 6),
+            }
+            handle.write(json.dumps(record) + "\n")
+    return path
+
+
+@pytest.fixture
+def train_file(tmp_path: Path) -> Path:
+    return write_pairs(tmp_path / "train.jsonl", 40)

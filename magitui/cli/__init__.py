@@ -21,6 +21,7 @@ COMMANDS = {
     "generate": "magitui.cli.generate:generate",
     "preprocess": "magitui.cli.preprocess:preprocess",
     "train": "magitui.cli.train:train",
+    "accelerate-config": "magitui.cli.accelerate_config:accelerate_config",
     "gpu": "magitui.cli.monitor:gpu",
     "cache": "magitui.cli.monitor:cache",
 }

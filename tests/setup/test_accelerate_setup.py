@@ -1,0 +1,141 @@
+"""accelerate + DeepSpeed configs: validated answers, files accelerate's own loader reads,
+and a real `accelerate launch --config_file` run of the tiny model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from magitui_core.accelerate_setup import AccelerateSettings, write_configs
+from tests.conftest import magitui_cmd
+
+
+def load_with_accelerate(path: Path):
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    return load_config_from_file(str(path))
+
+
+def test_single_gpu_zero3_offload(tmp_path: Path) -> None:
+    settings = AccelerateSettings(
+        gpus=1, zero_stage=3, offload_optimizer="cpu", offload_params="cpu"
+    )
+    yaml_path, json_path = write_configs(settings, tmp_path)
+    config = load_with_accelerate(yaml_path)
+    assert config.distributed_type.value == "DEEPSPEED"
+    assert config.num_processes == 1
+    assert config.deepspeed_config["deepspeed_config_file"] == str(json_path.resolve())
+    assert config.deepspeed_config["zero3_init_flag"] is True
+    zero = json.loads(json_path.read_text())["zero_optimization"]
+    assert zero["stage"] == 3
+    assert zero["offload_optimizer"]["device"] == zero["offload_param"]["device"] == "cpu"
+    # Without this ZeRO-3 saves no usable model.
+    assert zero["stage3_gather_16bit_weights_on_model_save"] is True
+
+
+def test_multi_node(tmp_path: Path) -> None:
+    settings = AccelerateSettings(
+        num_machines=2,
+        machine_rank=1,
+        main_process_ip="10.0.0.2",
+        main_process_port=29600,
+        gpus=8,
+        use_deepspeed=False,
+    )
+    yaml_path, _ = write_configs(settings, tmp_path)
+    config = load_with_accelerate(yaml_path)
+    assert config.distributed_type.value == "MULTI_GPU"
+    assert (config.num_processes, config.num_machines, config.machine_rank) == (16, 2, 1)
+    assert (config.main_process_ip, config.main_process_port) == ("10.0.0.2", 29600)
+    assert config.mixed_precision == "bf16"
+    assert not (tmp_path / "deepspeed.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        (
+            {"num_machines": 2, "machine_rank": 2, "main_process_ip": "10.0.0.1"},
+            "machine_rank 2 must be below num_machines 2",
+        ),
+        ({"num_machines": 2}, "main_process_ip is needed"),
+        ({"num_machines": 2, "main_process_ip": "head-node"}, "'head-node' is not an IP"),
+        ({"zero_stage": 2, "offload_params": "cpu"}, "offloading parameters needs ZeRO stage 3"),
+        ({"zero_stage": 0, "offload_optimizer": "cpu"}, "needs ZeRO stage 1, 2 or 3"),
+        ({"zero_stage": 3, "offload_params": "nvme"}, "NVMe offload needs nvme_path"),
+        ({"main_process_port": 80}, "greater than or equal to 1024"),
+    ],
+)
+def test_bad_answers_are_named(answers: dict, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        AccelerateSettings(**answers)
+
+
+def test_cli_writes_both_files_and_refuses_bad_input(isolated: Path) -> None:
+    out = isolated / "cfg"
+    ok = subprocess.run(
+        [
+            *magitui_cmd(),
+            "accelerate-config",
+            "--out",
+            str(out),
+            "--gpus",
+            "0",
+            "--zero-stage",
+            "2",
+            "--offload-optimizer",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.split() == [str(out / "accelerate.yaml"), str(out / "deepspeed.json")]
+    bad = subprocess.run(
+        [*magitui_cmd(), "accelerate-config", "--out", str(out), "--offload-params", "cpu"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 1
+    assert "offloading parameters needs ZeRO stage 3" in bad.stderr
+
+
+@pytest.mark.slow
+def test_generated_config_launches_real_training(
+    isolated: Path, tiny_model: Path, train_file: Path
+) -> None:
+    """ZeRO-2 with CPU optimizer offload through `accelerate launch --config_file` on the CPU."""
+    yaml_path, _ = write_configs(
+        AccelerateSettings(gpus=0, zero_stage=2, offload_optimizer="cpu", mixed_precision="no"),
+        isolated / "cfg",
+    )
+    result = subprocess.run(
+        [
+            *magitui_cmd(),
+            "train",
+            "--data",
+            str(train_file),
+            "--base-model",
+            str(tiny_model),
+            "--out",
+            str(isolated / "out"),
+            "--max-steps",
+            "2",
+            "--per-device-batch",
+            "4",
+            "--accelerate-config",
+            str(yaml_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "done: trained 2 steps" in result.stderr
+    assert (isolated / "out" / "final" / "model.safetensors").exists()
