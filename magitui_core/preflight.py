@@ -1,0 +1,165 @@
+"""Checks before a training launch: each walkthrough mistake caught while it is cheap.
+
+Errors block the launch with the reason; warnings are shown and the user decides. The checks
+take the machine's facts as arguments, so they run the same in the Setup screen, in
+`magitui train` and in tests.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Literal
+
+from magitui_core.accelerate_setup import AccelerateSettings
+from magitui_core.memory_advisor import ModelShape, model_states
+from magitui_core.train_settings import TrainSettings
+
+GB = 1024**3
+
+
+@dataclass(frozen=True)
+class Machine:
+    gpu_count: int
+    gpu_memory: int  # bytes, smallest GPU
+    bf16: bool  # every GPU supports bfloat16 (compute capability ≥ 8.0)
+    cpu_memory: int  # bytes
+    free_disk: int  # bytes free where the checkpoints go
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: Literal["error", "warning"]
+    message: str
+    fix: str
+
+
+def check_batch(train: TrainSettings, accel: AccelerateSettings, rows: int) -> list[Finding]:
+    effective = train.per_device_batch * train.grad_accum * accel.num_processes
+    steps_per_epoch = math.ceil(rows / effective) if rows else 0
+    total = train.max_steps if train.max_steps > 0 else math.ceil(steps_per_epoch * train.epochs)
+    if steps_per_epoch <= 10:
+        return [
+            Finding(
+                "warning",
+                f"effective batch {effective} ({train.per_device_batch} per device × "
+                f"{train.grad_accum} accumulation × {accel.num_processes} processes) "
+                f"on {rows} rows is {steps_per_epoch} optimizer step(s) per epoch, "
+                f"{total} in all",
+                "lower --grad-accum or --per-device-batch so each epoch takes dozens of steps",
+            )
+        ]
+    return []
+
+
+def check_optimizer(train: TrainSettings, accel: AccelerateSettings) -> list[Finding]:
+    offloaded = accel.use_deepspeed and accel.offload_optimizer != "none"
+    if offloaded and "adam" not in train.optim.lower():
+        return [
+            Finding(
+                "error",
+                f"optimizer {train.optim} with ZeRO optimizer offload: DeepSpeed swaps in its CPU "
+                "Adam and crashes (adam_update(): incompatible function arguments)",
+                "use --optim adamw_torch, or set zero_force_ds_cpu_optimizer: false in the "
+                "DeepSpeed config",
+            )
+        ]
+    return []
+
+
+def check_hardware(
+    train: TrainSettings, accel: AccelerateSettings, machine: Machine, shape: ModelShape | None
+) -> list[Finding]:
+    findings = []
+    if accel.gpus > machine.gpu_count:
+        findings.append(
+            Finding(
+                "error",
+                f"{accel.gpus} GPUs requested, {machine.gpu_count} present",
+                f"use --gpus {machine.gpu_count}"
+                if machine.gpu_count
+                else "train on a GPU machine",
+            )
+        )
+    wants_bf16 = accel.mixed_precision == "bf16" or train.precision == "bf16"
+    if wants_bf16 and machine.gpu_count and not machine.bf16:
+        findings.append(
+            Finding(
+                "error",
+                "bf16 requested but these GPUs have no bfloat16 (compute capability < 8.0)",
+                "use fp16 mixed precision",
+            )
+        )
+    if shape is not None:
+        gpu, cpu = model_states(
+            shape,
+            accel.zero_stage if accel.use_deepspeed else 0,
+            accel.offload_optimizer if accel.offload_optimizer != "nvme" else "none",
+            accel.offload_params if accel.offload_params != "nvme" else "none",
+            max(1, accel.gpus),
+            accel.num_machines,
+        )
+        if cpu > machine.cpu_memory:
+            findings.append(
+                Finding(
+                    "error",
+                    f"needs about {cpu / GB:.0f} GiB of CPU memory, "
+                    f"this machine has {machine.cpu_memory / GB:.0f} GiB",
+                    "offload less, or use more machines",
+                )
+            )
+        if machine.gpu_count and gpu > machine.gpu_memory:
+            findings.append(
+                Finding(
+                    "error",
+                    f"model states need about {gpu / GB:.0f} GiB per GPU, "
+                    f"a GPU has {machine.gpu_memory / GB:.0f} GiB",
+                    "take the memory advisor's suggestion (higher ZeRO stage or CPU offload)",
+                )
+            )
+        checkpoint = shape.parameters * 2 * (train.save_total_limit or 1) + shape.parameters * 2
+        if checkpoint > machine.free_disk:
+            findings.append(
+                Finding(
+                    "warning" if checkpoint < 2 * machine.free_disk else "error",
+                    f"{train.save_total_limit or 1} checkpoint(s) plus the final model need about "
+                    f"{checkpoint / GB:.0f} GiB; {machine.free_disk / GB:.0f} GiB are free",
+                    "free space (magitui cache scan), lower save_total_limit, or choose "
+                    "another --out",
+                )
+            )
+    return findings
+
+
+def check_transformer_engine(python: str = sys.executable) -> list[Finding]:
+    """A transformer_engine built for another torch makes accelerate fail at import."""
+    probe = subprocess.run(
+        [python, "-c", "import transformer_engine"], capture_output=True, text=True, timeout=120
+    )
+    if probe.returncode != 0 and "undefined symbol" in probe.stderr:
+        return [
+            Finding(
+                "error",
+                "transformer_engine is installed but broken (undefined symbol)",
+                f"{python} -m pip uninstall -y transformer-engine transformer_engine",
+            )
+        ]
+    return []
+
+
+def preflight(
+    train: TrainSettings,
+    accel: AccelerateSettings,
+    machine: Machine,
+    rows: int,
+    shape: ModelShape | None,
+) -> list[Finding]:
+    """Every check, errors first."""
+    findings = [
+        *check_optimizer(train, accel),
+        *check_hardware(train, accel, machine, shape),
+        *check_batch(train, accel, rows),
+    ]
+    return sorted(findings, key=lambda f: f.level != "error")
