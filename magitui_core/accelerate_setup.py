@@ -19,6 +19,7 @@ from magitui_core.atomic import write_text_atomic
 
 ACCELERATE_FILE = "accelerate.yaml"
 DEEPSPEED_FILE = "deepspeed.json"
+ANSWERS_FILE = "setup-answers.json"  # the answers themselves, to reopen and to check launches
 Offload = Literal["none", "cpu", "nvme"]
 
 
@@ -147,10 +148,20 @@ def render(settings: AccelerateSettings, out_dir: Path) -> tuple[str, str]:
 
 
 def write_configs(settings: AccelerateSettings, out_dir: Path) -> tuple[Path, Path]:
-    """Write accelerate.yaml (+ deepspeed.json when DeepSpeed is on) into ``out_dir``."""
+    """Write accelerate.yaml (+ deepspeed.json when DeepSpeed is on) into ``out_dir``,
+    with the answers beside them."""
     yaml_text, json_text = render(settings, out_dir)
     yaml_path, json_path = out_dir / ACCELERATE_FILE, out_dir / DEEPSPEED_FILE
     write_text_atomic(yaml_path, yaml_text)
     if settings.use_deepspeed:
         write_text_atomic(json_path, json_text)
+    write_text_atomic(out_dir / ANSWERS_FILE, settings.model_dump_json(indent=2) + "\n")
     return yaml_path, json_path
+
+
+def load_answers(config_dir: Path) -> AccelerateSettings | None:
+    """The answers saved with a config (None for a config written by other tools)."""
+    path = config_dir / ANSWERS_FILE
+    if not path.is_file():
+        return None
+    return AccelerateSettings.model_validate_json(path.read_text(encoding="utf-8"))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from magitui_core.accelerate_setup import AccelerateSettings, write_configs
+from magitui_core.accelerate_setup import AccelerateSettings, load_answers, write_configs
 from tests.conftest import magitui_cmd
 
 
@@ -35,6 +35,8 @@ def test_single_gpu_zero3_offload(tmp_path: Path) -> None:
     assert zero["offload_optimizer"]["device"] == zero["offload_param"]["device"] == "cpu"
     # Without this ZeRO-3 saves no usable model.
     assert zero["stage3_gather_16bit_weights_on_model_save"] is True
+    assert load_answers(tmp_path) == settings  # the wizard reopens with the same answers
+    assert load_answers(tmp_path / "elsewhere") is None
 
 
 def test_multi_node(tmp_path: Path) -> None:
