@@ -73,22 +73,23 @@ def describe_needs(fmt: str) -> str:
 
 def to_record(fmt: str, obj: dict[str, Any], source: str) -> Record:
     """Convert one object already known to fit ``fmt``."""
+    # Texts are kept byte for byte (no strip): the output must equal what the original
+    # pipeline formats from the same record. Emptiness is judged later, on stripped text.
     seed = _text(obj.get("seed"))
     if fmt == SRC_INSTRUCT:
-        problem, solution = _text(obj["problem"]).strip(), _text(obj["solution"]).strip()
+        problem, solution = _text(obj["problem"]), _text(obj["solution"])
         instruction = prompts.src_instruct_instruction(problem)
         return Record(source, problem, solution, seed, instruction, solution, obj)
     if fmt == INSTRUCTION_RESPONSE:
         instruction, response = _text(obj["instruction"]), _text(obj["response"])
-        return Record(source, instruction.strip(), response.strip(), seed, instruction, response, obj)
+        return Record(source, instruction, response, seed, instruction, response, obj)
     if fmt == CODEALPACA:
-        extra = _text(obj["input"]).strip()
-        instruction = _text(obj["instruction"]).strip()
-        if extra:
+        instruction, extra = _text(obj["instruction"]), _text(obj["input"])
+        if extra.strip():
             instruction = f"{instruction}\n{extra}"
-        response = _text(obj["output"]).strip()
+        response = _text(obj["output"])
         return Record(source, instruction, response, seed, instruction, response, obj)
     if fmt == EVOL_INSTRUCT:
-        instruction, response = _text(obj["instruction"]).strip(), _text(obj["output"]).strip()
+        instruction, response = _text(obj["instruction"]), _text(obj["output"])
         return Record(source, instruction, response, seed, instruction, response, obj)
     raise FormatError(f"unknown format {fmt!r} — one of: {', '.join(FORMATS)}")

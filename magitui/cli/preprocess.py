@@ -1,0 +1,184 @@
+"""`magitui preprocess`: clean, dedupe, decontaminate and format in one step."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.table import Table
+
+from magitui.cli.base import CliContext, pass_ctx
+
+if TYPE_CHECKING:
+    from magitui_core.curate import CurationResult
+
+DEFAULT_OUT = "train.jsonl"
+DEFAULT_REPORT = "curation-report.json"
+MAX_BAD_LINES_SHOWN = 20
+
+
+def _resolve(
+    ctx: CliContext, run: str | None, inputs: tuple[str, ...], out: str | None, report: str | None
+) -> tuple[list[Path], Path, Path | None]:
+    """With --run, relative paths live in the run's data folder, so they cannot go astray."""
+    if run is None:
+        if out is None:
+            raise click.UsageError("--out FILE is required (or give --run NAME to use its data/)")
+        return [Path(p) for p in inputs], Path(out), Path(report) if report else None
+    from magitui_core.workspace import WorkspaceError
+
+    try:
+        data = ctx.get().workspace.get_run(run).path / "data"
+    except WorkspaceError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    def place(name: str) -> Path:
+        path = Path(name).expanduser()
+        return path if path.is_absolute() else data / path
+
+    return (
+        [place(p) for p in inputs],
+        place(out or DEFAULT_OUT),
+        place(report or DEFAULT_REPORT),
+    )
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="IN.jsonl [IN2.jsonl ...]")
+@click.option("--out", "-o", metavar="FILE", help="Formatted JSONL (instruction, response).")
+@click.option("--run", metavar="NAME", help="Resolve relative paths in runs/NAME/data/.")
+@click.option(
+    "--dedupe",
+    type=click.Choice(["exact", "minhash", "none"]),
+    default="exact",
+    show_default=True,
+    help="minhash = exact, then near-duplicates too.",
+)
+@click.option(
+    "--minhash-threshold",
+    type=float,
+    default=0.85,
+    show_default=True,
+    help="Estimated Jaccard similarity at which a record counts as a near duplicate.",
+)
+@click.option(
+    "--decontaminate",
+    default="humaneval",
+    show_default=True,
+    metavar="humaneval[,mbpp]|none",
+    help="Benchmarks whose text must not appear in the data.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(
+        ["src-instruct", "evol-instruct", "codealpaca", "instruction-response", "auto"]
+    ),
+    default="auto",
+    show_default=True,
+    help="Input shape; auto tells each file's shape from its fields.",
+)
+@click.option("--report", metavar="FILE", help="JSON report listing every removed record.")
+@click.option("--seed", type=int, default=666, show_default=True, help="Shuffle seed.")
+@click.option("--no-shuffle", is_flag=True, help="Keep the input order.")
+@pass_ctx
+def preprocess(
+    ctx: CliContext,
+    inputs: tuple[str, ...],
+    out: str | None,
+    run: str | None,
+    dedupe: str,
+    minhash_threshold: float,
+    decontaminate: str,
+    fmt: str,
+    report: str | None,
+    seed: int,
+    no_shuffle: bool,
+) -> None:
+    """Clean, dedupe, decontaminate and format generated data for training.
+
+    Combines IN files (generated problem/solution, evol-instruct, codealpaca or
+    instruction/response JSONL), writes OUT atomically and prints what was kept and
+    removed. Unreadable lines are reported as file:line and skipped.
+    """
+    from magitui_core.curate import CurateOptions, CurationError, curate
+    from magitui_core.decontaminate import BenchmarkUnavailable, parse_benchmarks
+    from magitui_core.record_formats import FormatError
+
+    paths, out_path, report_path = _resolve(ctx, run, inputs, out, report)
+    try:
+        options = CurateOptions(
+            fmt=fmt,
+            dedupe=dedupe,
+            minhash_threshold=minhash_threshold,
+            decontaminate=parse_benchmarks(decontaminate),
+            shuffle=not no_shuffle,
+            seed=seed,
+        )
+        with CurationProgress() as progress:
+            result = curate(paths, out_path, options, report_path, progress.update)
+    except (CurationError, FormatError, BenchmarkUnavailable, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    print_summary(result, report_path)
+
+
+class CurationProgress:
+    """One bar per stage on stderr; silent when stderr is not a terminal."""
+
+    def __init__(self) -> None:
+        self.console = Console(stderr=True)
+        self.progress = Progress(
+            TextColumn("{task.description:<24}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=self.console,
+            transient=True,
+            disable=not sys.stderr.isatty(),
+        )
+        self.tasks: dict[str, TaskID] = {}
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(stage, total=total)
+        self.progress.update(self.tasks[stage], completed=done, total=total)
+
+    def __enter__(self) -> CurationProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.progress.stop()
+
+
+def print_summary(result: CurationResult, report_path: Path | None) -> None:
+    console = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    bad = result.loaded.bad_lines
+    for line in bad[:MAX_BAD_LINES_SHOWN]:
+        err.print(f"skipped {line}", markup=False)
+    if len(bad) > MAX_BAD_LINES_SHOWN:
+        more = len(bad) - MAX_BAD_LINES_SHOWN
+        where = f" — all listed in {report_path}" if report_path else " (use --report to list all)"
+        err.print(f"… and {more} more bad lines{where}", markup=False)
+    summary = result.summary()
+    table = Table(title=f"Curation · {result.seconds:.1f}s", title_justify="left")
+    table.add_column("", overflow="fold")  # long input paths fold, counts never do
+    table.add_column("records", justify="right", no_wrap=True, min_width=9)
+    table.add_row("read", f"{summary['read']:,}")
+    for item in result.loaded.inputs:
+        table.add_row(f"  {item.file} ({item.format})", f"{item.records:,}", style="dim")
+    table.add_row("bad lines skipped", f"{summary['bad_lines']:,}")
+    for reason, count in summary["removed_by_reason"].items():
+        table.add_row(f"removed: {reason}", f"{count:,}")
+    table.add_row("kept", f"{summary['kept']:,}", style="bold")
+    console.print(table)
+    console.print(f"wrote {result.output}", markup=False)
+    if report_path is not None:
+        console.print(f"report {report_path}", markup=False)

@@ -1,0 +1,114 @@
+"""The curation job: ``python -m magitui_core.preprocess IN.jsonl ... --out train.jsonl``.
+
+Run detached by the Data screen (or directly); progress, bad lines and the summary go to
+the job's events.jsonl when it runs as a job, and a short text log goes to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from magitui_core.curate import (
+    DEDUPE_MODES,
+    DEFAULT_SHUFFLE_SEED,
+    CurateOptions,
+    CurationError,
+    curate,
+)
+from magitui_core.decontaminate import BenchmarkUnavailable, parse_benchmarks
+from magitui_core.events import EventWriter
+from magitui_core.record_formats import AUTO, FORMATS, FormatError
+
+MAX_BAD_LINE_EVENTS = 20  # the report has them all; the event stream only a sample
+PROGRESS_EVERY = 0.5  # seconds between progress events within one stage
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m magitui_core.preprocess",
+        description="Clean, dedupe, decontaminate and format instruction data.",
+    )
+    parser.add_argument("inputs", nargs="+", type=Path, help="JSONL files to combine")
+    parser.add_argument("--out", required=True, type=Path, help="formatted JSONL to write")
+    parser.add_argument("--report", type=Path, help="JSON report of every removal")
+    parser.add_argument("--format", dest="fmt", default=AUTO, choices=FORMATS)
+    parser.add_argument("--dedupe", default="exact", choices=DEDUPE_MODES)
+    parser.add_argument("--minhash-threshold", type=float, default=0.85)
+    parser.add_argument("--decontaminate", default="humaneval", help="humaneval[,mbpp] or none")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SHUFFLE_SEED, help="shuffle seed")
+    parser.add_argument("--no-shuffle", action="store_true", help="keep the input order")
+    return parser
+
+
+def options_from(args: argparse.Namespace) -> CurateOptions:
+    return CurateOptions(
+        fmt=args.fmt,
+        dedupe=args.dedupe,
+        minhash_threshold=args.minhash_threshold,
+        decontaminate=parse_benchmarks(args.decontaminate),
+        shuffle=not args.no_shuffle,
+        seed=args.seed,
+    )
+
+
+class ProgressEvents:
+    """Turns curation progress into throttled events and log lines."""
+
+    def __init__(self, events: EventWriter | None) -> None:
+        self.events = events
+        self.stage = ""
+        self.last = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        finished = done >= total
+        if stage == self.stage and not finished and now - self.last < PROGRESS_EVERY:
+            return
+        if stage != self.stage:
+            print(f"{stage}…", flush=True)
+        self.stage, self.last = stage, now
+        if self.events is not None:
+            self.events.emit("progress", done=done, total=total, message=stage)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    events = EventWriter.for_current_job()
+    try:
+        options = options_from(args)
+        result = curate(args.inputs, args.out, options, args.report, ProgressEvents(events))
+    except (CurationError, FormatError, BenchmarkUnavailable, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        if events is not None:
+            events.emit("error", message=str(exc))
+        return 1
+    for bad in result.loaded.bad_lines[:MAX_BAD_LINE_EVENTS]:
+        print(f"skipped {bad}", flush=True)
+        if events is not None:
+            events.emit("warning", message=f"skipped {bad}")
+    summary = result.summary()
+    for reason, count in summary["removed_by_reason"].items():
+        print(f"removed {count:>8}  {reason}", flush=True)
+    print(
+        f"kept {summary['kept']} of {summary['read']} records "
+        f"({summary['bad_lines']} bad lines) → {args.out} in {result.seconds:.1f}s",
+        flush=True,
+    )
+    if events is not None:
+        events.emit(
+            "done",
+            message=f"kept {summary['kept']} of {summary['read']}",
+            output=str(args.out),
+            report=str(args.report) if args.report else None,
+            **{k: v for k, v in summary.items() if k != "removed_by_reason"},
+            removed_by_reason=summary["removed_by_reason"],
+        )
+        events.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""The Data screen, driven with Pilot on real files: 100 000 rows, filters, record view, job."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, Markdown, Select, Static
+
+from magitui.app import MagituiApp
+from magitui.screens.data import DataScreen
+from magitui.widgets.data_stats import DataStatsScreen
+from magitui.widgets.record_table import RecordTable
+from magitui.widgets.record_view import RecordScreen
+from magitui_core.context import Context, open_context
+from tests.curate.humaneval_data import humaneval_problems
+from tests.curate.synthetic import synthetic_records, write_jsonl
+
+Scenario = Callable[[Pilot[None]], Awaitable[None]]
+
+
+@pytest.fixture(autouse=True)
+def steady_cursor(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+
+
+@pytest.fixture
+def ctx(isolated: Path) -> Context:
+    return open_context()
+
+
+def drive(app: MagituiApp, scenario: Scenario, size: tuple[int, int] = (80, 24)) -> None:
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            await scenario(pilot)
+
+    asyncio.run(main())
+
+
+def screen_text(app: MagituiApp) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def wait_until(
+    pilot: Pilot[None], condition: Callable[[], object], what: str, timeout: float = 120
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}\n{screen_text(pilot.app)}")
+        await pilot.pause(0.05)
+
+
+async def open_data_screen(pilot: Pilot[None]) -> DataScreen:
+    await pilot.press("d")
+    screen = pilot.app.screen
+    assert isinstance(screen, DataScreen)
+    await wait_until(
+        pilot,
+        lambda: screen.data is not None and screen.data.checked and not screen.progress_text,
+        "the file to be read and checked",
+    )
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    return screen
+
+
+def small_run(ctx: Context) -> Path:
+    """A generated file with duplicates, a HumanEval row, a bad line and generator rejects."""
+    data = ctx.workspace.create_run("demo").path / "data"
+    rows = synthetic_records(30, seed=9, duplicate_every=10)  # rows 11 and 21 repeat a problem
+    he = humaneval_problems()["HumanEval/4"]
+    rows.append({"seed": "s", "problem": he["prompt"], "solution": he["canonical_solution"]})
+    path = write_jsonl(data / "generated.jsonl", rows)
+    with path.open("a") as handle:
+        handle.write("{broken\n")
+    write_jsonl(
+        data / "generated.rejected.jsonl",
+        [{"index": 40, "reason": "unparseable", "raw": "Sure! Here is a function."}],
+    )
+    return path
+
+
+def test_filters_record_view_and_stats_on_a_generated_file(ctx: Context) -> None:
+    path = small_run(ctx)
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        screen = await open_data_screen(pilot)
+        table = screen.query_one(RecordTable)
+        assert len(table.order) == 32  # 31 records + 1 generator reject
+        summary = str(screen.query_one("#data-summary", Static).render())
+        assert "kept 28" in summary and "removed 3" in summary and "rejected 1" in summary
+        assert "bad lines 1" in summary
+        # Filter by a removal reason.
+        status = screen.query_one("#data-status", Select)
+        status.value = "contaminated: humaneval"
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        [only] = [table.rows[i] for i in table.order]
+        assert only.detail == "HumanEval/4" and only.source == f"{path}:31"
+        assert "contaminated: humaneval" in screen_text(pilot.app)
+        status.value = "rejected"
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert [table.rows[i].reason for i in table.order] == ["unparseable"]
+        status.value = "removed"
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert sorted(table.rows[i].reason for i in table.order) == [
+            "contaminated: humaneval",
+            "duplicate problem",
+            "duplicate problem",
+        ]
+        # Open the first removed record: problem as markdown, seed beside it.
+        table.focus()
+        await pilot.press("home", "enter")
+        await pilot.pause()
+        record = pilot.app.screen
+        assert isinstance(record, RecordScreen)
+        problem = record.query_one("#record-problem", Markdown)
+        assert problem.source == table.rows[table.order[0]].record.problem  # type: ignore[union-attr]
+        assert "Seed" in screen_text(pilot.app) and "def seed_" in screen_text(pilot.app)
+        await pilot.press("n")
+        await pilot.pause()
+        assert record.position == 1
+        await pilot.press("escape")
+        await pilot.pause()
+        # Stats of what is shown: token histogram and the rows over the limit.
+        status.value = ""
+        await pilot.app.workers.wait_for_complete()
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, DataStatsScreen)
+        text = screen_text(pilot.app)
+        assert "exceed max_training_seq_length 1216" in text
+        assert "rows by estimated tokens" in text
+        await pilot.press("escape")
+
+    drive(app, scenario, size=(100, 30))
+
+
+def test_text_search_and_curation_job_from_the_screen(ctx: Context) -> None:
+    path = small_run(ctx)
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        screen = await open_data_screen(pilot)
+        table = screen.query_one(RecordTable)
+        wanted = table.rows[5].record.problem.split("`")[1]  # type: ignore[union-attr]
+        await pilot.press("slash", *wanted, "enter")
+        await wait_until(pilot, lambda: len(table.order) == 1, "the search to narrow the rows")
+        assert table.rows[table.order[0]].title.startswith("You are building")
+        await pilot.press("p")
+        await wait_until(pilot, lambda: "curated: kept 28 of 31" in screen.job_text, "the job", 60)
+        out = path.parent / "train.jsonl"
+        assert len(out.read_text().splitlines()) == 28
+        assert (path.parent / "curation-report.json").is_file()
+        [job] = ctx.jobs.list_jobs()
+        assert job.status.kind == "preprocess" and job.status.run == "demo"
+        # The new training file is offered under Open, and opens as formatted data.
+        select = screen.query_one("#data-file", Select)
+        await wait_until(pilot, lambda: str(out) in [v for _, v in select._options], "the output")
+        select.value = str(out)
+        await wait_until(
+            pilot,
+            lambda: screen.data is not None and screen.data.path == out and screen.data.checked,
+            "the output file to open",
+        )
+        assert screen.data is not None and screen.data.format == "instruction-response"
+        screen.query_one("#data-search", Input).value = ""
+        await wait_until(pilot, lambda: len(table.order) == 28, "all formatted rows")
+
+    drive(app, scenario)
+
+
+@pytest.mark.slow
+def test_a_100k_row_file_scrolls_and_filters(ctx: Context) -> None:
+    data = ctx.workspace.create_run("big").path / "data"
+    write_jsonl(data / "generated.jsonl", synthetic_records(100_000, seed=1, duplicate_every=50))
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        screen = await open_data_screen(pilot)
+        table = screen.query_one(RecordTable)
+        assert len(table.order) == 100_000
+        table.focus()
+        for _ in range(50):
+            await pilot.press("pagedown")
+        await pilot.pause()
+        assert table.cursor > 50 * 10
+        top = int(table.scroll_offset.y)
+        assert top <= table.cursor < top + table.size.height
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.cursor == 99_999
+        assert "100000" in screen_text(pilot.app)
+        await pilot.press("home")
+        await pilot.pause()
+        assert "     1 " in screen_text(pilot.app)
+        screen.query_one("#data-status", Select).value = "duplicate problem"
+        await wait_until(pilot, lambda: len(table.order) == 1_999, "the duplicate filter")
+        assert all(table.rows[i].reason == "duplicate problem" for i in table.order)
+        await pilot.press("slash", *"seed_99998", "enter")
+        await wait_until(pilot, lambda: len(table.order) <= 1, "the text filter")
+        screen.query_one("#data-status", Select).value = ""
+        await wait_until(pilot, lambda: len(table.order) == 1, "the text filter alone")
+        assert table.rows[table.order[0]].source.endswith(":99999")
+
+    drive(app, scenario)
+
+
+def test_a_file_of_the_wrong_shape_is_explained_not_fatal(ctx: Context) -> None:
+    data = ctx.workspace.create_run("odd").path / "data"
+    write_jsonl(data / "chat.jsonl", [{"messages": [{"role": "user", "content": "hi"}]}])
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await pilot.press("d")
+        screen = pilot.app.screen
+        assert isinstance(screen, DataScreen)
+        await wait_until(pilot, lambda: "cannot open" in screen.progress_text, "the error")
+        assert "records have fields messages" in screen.progress_text
+        assert "problem+solution (src-instruct)" in screen.progress_text
+        messages = [n.message for n in pilot.app._notifications]
+        assert sum("records have fields messages" in m for m in messages) == 1  # said once
+        assert screen.data is None
+
+    drive(app, scenario)
