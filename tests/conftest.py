@@ -13,6 +13,9 @@ import pytest
 
 SECRET_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "HF_TOKEN", "HF_TOKEN_PATH")
 
+# Snapshot tests freeze the Monitor's machine figures (see the plugin).
+pytest_plugins = ["tests.monitor.frozen_monitor"]
+
 
 @pytest.fixture
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
