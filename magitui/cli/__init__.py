@@ -22,6 +22,7 @@ COMMANDS = {
     "preprocess": "magitui.cli.preprocess:preprocess",
     "train": "magitui.cli.train:train",
     "accelerate-config": "magitui.cli.accelerate_config:accelerate_config",
+    "chat": "magitui.cli.chat:chat",
     "gpu": "magitui.cli.monitor:gpu",
     "cache": "magitui.cli.monitor:cache",
 }
