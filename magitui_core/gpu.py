@@ -50,6 +50,11 @@ class GpuInfo:
     clock_sm_mhz: int | None
     clock_mem_mhz: int | None
     processes: tuple[GpuProcess, ...] = ()
+    compute_capability: tuple[int, int] | None = None  # (8, 0) and up have bfloat16
+
+    @property
+    def bf16(self) -> bool:
+        return self.compute_capability is not None and self.compute_capability >= (8, 0)
 
 
 @dataclass(frozen=True)
@@ -192,6 +197,9 @@ def _read_gpu(index: int, job_groups: dict[int, str]) -> GpuInfo:
             lambda: int(pynvml.nvmlDeviceGetClockInfo(handle, pynvml.NVML_CLOCK_MEM))
         ),
         processes=tuple(_read_processes(handle, job_groups)),
+        compute_capability=_optional(
+            lambda: tuple(pynvml.nvmlDeviceGetCudaComputeCapability(handle))  # type: ignore[arg-type]
+        ),
     )
 
 

@@ -11,6 +11,7 @@ import math
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from magitui_core.accelerate_setup import AccelerateSettings
@@ -34,6 +35,38 @@ class Finding:
     level: Literal["error", "warning"]
     message: str
     fix: str
+
+
+def machine_facts(out_dir: Path) -> Machine:
+    """This machine's GPUs (NVML), memory and free disk where ``out_dir`` is."""
+    import psutil
+
+    from magitui_core.gpu import NvmlSource
+
+    source = NvmlSource()
+    try:
+        snapshot = source.read()
+    finally:
+        source.close()
+    gpus = snapshot.gpus if snapshot.available else ()
+    probe = out_dir
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    return Machine(
+        gpu_count=len(gpus),
+        gpu_memory=min((g.memory_total or 0 for g in gpus), default=0),
+        bf16=bool(gpus) and all(g.bf16 for g in gpus),
+        cpu_memory=psutil.virtual_memory().total,
+        free_disk=psutil.disk_usage(str(probe)).free,
+    )
+
+
+def count_rows(paths: list[Path]) -> int:
+    rows = 0
+    for path in paths:
+        with path.open("rb") as handle:
+            rows += sum(1 for line in handle if line.strip())
+    return rows
 
 
 def check_batch(train: TrainSettings, accel: AccelerateSettings, rows: int) -> list[Finding]:

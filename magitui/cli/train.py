@@ -11,6 +11,7 @@ import click
 from magitui.cli.base import CliContext, fmt_duration, friendly_errors, pass_ctx
 from magitui_core.events import EventReader
 from magitui_core.train_launch import LaunchError, launch_command, validate_train_args
+from magitui_core.train_settings import TrainSettings
 
 PASSED_OPTIONS = (
     "epochs",
@@ -36,6 +37,46 @@ def format_metric(event: dict[str, Any]) -> str:
     if event.get("eta_s") is not None:
         parts.append(f"ETA {fmt_duration(event['eta_s'])}")
     return "  ".join(parts)
+
+
+def run_preflight(
+    settings: TrainSettings, accelerate_config: Path | None, num_processes: int, skip_checks: bool
+) -> None:
+    """Print what preflight finds; errors stop the launch unless --skip-checks."""
+    from magitui_core.accelerate_setup import AccelerateSettings, load_answers
+    from magitui_core.memory_advisor import ModelShape, ModelShapeError, read_model_config
+    from magitui_core.preflight import (
+        check_transformer_engine,
+        count_rows,
+        machine_facts,
+        preflight,
+    )
+
+    machine = machine_facts(settings.out)
+    accel = load_answers(accelerate_config.parent) if accelerate_config else None
+    if accel is None:  # a plain run, or a config written by other tools: judge what we know
+        accel = AccelerateSettings(
+            gpus=min(machine.gpu_count, max(1, num_processes)) if machine.gpu_count else 0,
+            use_deepspeed=False,
+            mixed_precision="bf16" if settings.precision == "bf16" else "no",
+        )
+    try:
+        shape: ModelShape | None = ModelShape.from_config(read_model_config(settings.base_model))
+    except ModelShapeError as exc:
+        shape = None
+        click.secho(f"note: memory checks skipped: {exc}", err=True, dim=True)
+    findings = check_transformer_engine() + preflight(
+        settings, accel, machine, count_rows(settings.data), shape
+    )
+    for finding in findings:
+        colour = "red" if finding.level == "error" else "yellow"
+        click.secho(f"{finding.level}: {finding.message}", err=True, fg=colour)
+        click.secho(f"  → {finding.fix}", err=True, dim=True)
+    errors = [f for f in findings if f.level == "error"]
+    if errors and not skip_checks:
+        raise click.ClickException(
+            f"{len(errors)} preflight error(s); fix them, or launch anyway with --skip-checks"
+        )
 
 
 @click.command("train", context_settings={"show_default": True})
@@ -77,6 +118,7 @@ def format_metric(event: dict[str, Any]) -> str:
 )
 @click.option("--run", "run_name", metavar="RUN", help="File the job under this run.")
 @click.option("--detach", is_flag=True, help="Print the job id and return at once.")
+@click.option("--skip-checks", is_flag=True, help="Launch even when preflight finds errors.")
 @pass_ctx
 @friendly_errors
 def train(
@@ -90,6 +132,7 @@ def train(
     num_processes: int,
     run_name: str | None,
     detach: bool,
+    skip_checks: bool,
     **options: Any,
 ) -> None:
     """Fine-tune BASE_MODEL on DATA as a detached job (it survives this terminal).
@@ -104,10 +147,11 @@ def train(
     if resume:
         train_argv.append("--resume")
     try:
-        validate_train_args(train_argv)
+        settings = validate_train_args(train_argv)
         command = launch_command(train_argv, accelerate_config, num_processes)
     except LaunchError as exc:
         raise click.ClickException(str(exc)) from None
+    run_preflight(settings, accelerate_config, num_processes, skip_checks)
     jobs = ctx.get().jobs
     job = jobs.start(command, name=f"train {Path(base_model).name}", kind="train", run=run_name)
     click.echo(job.id)

@@ -32,6 +32,7 @@ class FakeNvml:
             "nvmlDeviceGetHandleByIndex": lambda i: i,
             "nvmlDeviceGetName": lambda h: ["NVIDIA H100 80GB HBM3", b"NVIDIA A100", "L4"][h],
             "nvmlDeviceGetUUID": lambda h: f"GPU-{h}",
+            "nvmlDeviceGetCudaComputeCapability": lambda h: [(9, 0), (8, 0), (7, 5)][h],
             "nvmlDeviceGetUtilizationRates": self._util,
             "nvmlDeviceGetMemoryInfo": lambda h: SimpleNamespace(
                 used=(h + 1) * 2**30, total=80 * 2**30, free=0

@@ -79,3 +79,16 @@ def test_init_failure_is_retried_later(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gpu_module, "INIT_RETRY_SECONDS", 0.0)
     source.read()
     assert len(attempts) == 2
+
+
+def test_compute_capability_tells_bf16(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from magitui_core.preflight import machine_facts
+
+    FakeNvml([os.getpid(), os.getpid()]).install(monkeypatch)
+    h100, a100, t4_like = NvmlSource().read().gpus
+    assert (h100.compute_capability, h100.bf16) == ((9, 0), True)
+    assert a100.bf16 and not t4_like.bf16
+    facts = machine_facts(tmp_path / "not-yet" / "out")
+    assert facts.gpu_count == 3 and facts.gpu_memory == 80 * 2**30
+    assert facts.bf16 is False  # one GPU without bfloat16 rules it out for the run
+    assert facts.free_disk > 0 and facts.cpu_memory > 0

@@ -76,3 +76,48 @@ def test_bad_arguments_are_refused_before_any_job_starts(
     )
     assert not_a_model.returncode == 1 and "has no config.json" in not_a_model.stderr
     assert json.loads(magitui("jobs", "--json").stdout) == []
+
+
+def test_preflight_stops_the_walkthrough_mistake(
+    isolated: Path, tiny_model: Path, train_file: Path
+) -> None:
+    config = isolated / "cfg"
+    written = magitui(
+        "accelerate-config",
+        "--out",
+        str(config),
+        "--gpus",
+        "0",
+        "--zero-stage",
+        "2",
+        "--offload-optimizer",
+        "cpu",
+        "--mixed-precision",
+        "no",
+    )
+    assert written.returncode == 0, written.stderr
+    refused = magitui(
+        "train",
+        "--data",
+        str(train_file),
+        "--base-model",
+        str(tiny_model),
+        "--out",
+        str(isolated / "out"),
+        "--optim",
+        "adafactor",
+        "--per-device-batch",
+        "24",
+        "--grad-accum",
+        "128",
+        "--accelerate-config",
+        str(config / "accelerate.yaml"),
+    )
+    assert refused.returncode == 1
+    assert "error: optimizer adafactor with ZeRO optimizer offload" in refused.stderr
+    assert (
+        "warning: effective batch 3072 (24 per device × 128 accumulation × 1 processes) "
+        "on 40 rows is 1 optimizer step(s) per epoch" in refused.stderr
+    )
+    assert "1 preflight error(s); fix them, or launch anyway with --skip-checks" in refused.stderr
+    assert json.loads(magitui("jobs", "--json").stdout) == []
