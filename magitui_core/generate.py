@@ -1,0 +1,658 @@
+"""The OSS-Instruct generation: seeds → teacher → accepted / rejected, exactly once.
+
+Run as a job: ``python -m magitui_core.generate --base-url URL --model NAME
+--seeds SOURCE --count N --out FILE.jsonl [...]``; the CLI's `magitui generate`
+runs the same engine in the foreground. The engine reports through a
+GenerationReporter (events for jobs, plain lines for logs, rich in the CLI).
+
+Index i of the requested range always gets the same seed snippet; rerunning the
+same command skips indices already in either output file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import os
+import signal
+import sys
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, TextIO
+
+from magitui_core.credentials import redact_text
+from magitui_core.events import JOB_DIR_ENV, EventWriter
+from magitui_core.generation_output import (
+    REJECT_REASONS,
+    GenerationOutput,
+    ResumeState,
+)
+from magitui_core.generation_settings import (
+    DEFAULT_API_KEY_ENV,
+    DEFAULT_ATTEMPTS,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_TIMEOUT,
+    INPUT_ERRORS,
+    PAUSE_MARKER,
+    GenerationSettings,
+    api_key_from,
+    format_eta,
+)
+from magitui_core.prompts import (
+    OSS_INSTRUCT_SYSTEM,
+    generation_prompt,
+    load_generation_prompt,
+    parse_problem_solution,
+)
+from magitui_core.seeds import DEFAULT_TEXT_COLUMN, Seed, SeedSource, open_seed_source
+from magitui_core.teacher import (
+    RequestFailed,
+    TeacherClient,
+    TeacherFatal,
+)
+from magitui_core.teacher_pool import TeacherPool
+
+PROGRESS_EVERY = 0.5  # seconds between progress reports
+RATE_WINDOW = 30.0  # seconds of history behind requests/s and tokens/s
+SEED_BATCH = 32
+
+EXIT_OK = 0
+EXIT_FATAL = 1
+EXIT_INCOMPLETE = 3
+EXIT_STOPPED = 130
+
+
+class GenerationReporter:
+    """Where the engine reports; every method may be overridden, none is required."""
+
+    def info(self, message: str) -> None: ...
+
+    def progress(self, stats: dict[str, Any]) -> None: ...
+
+    def warning(self, key: str, message: str) -> None: ...
+
+    def sample(self, record: dict[str, Any]) -> None: ...
+
+    def done(self, summary: dict[str, Any]) -> None: ...
+
+    def error(self, message: str) -> None: ...
+
+
+class ReporterGroup(GenerationReporter):
+    def __init__(self, *reporters: GenerationReporter) -> None:
+        self.reporters = reporters
+
+    def info(self, message: str) -> None:
+        for r in self.reporters:
+            r.info(message)
+
+    def progress(self, stats: dict[str, Any]) -> None:
+        for r in self.reporters:
+            r.progress(stats)
+
+    def warning(self, key: str, message: str) -> None:
+        for r in self.reporters:
+            r.warning(key, message)
+
+    def sample(self, record: dict[str, Any]) -> None:
+        for r in self.reporters:
+            r.sample(record)
+
+    def done(self, summary: dict[str, Any]) -> None:
+        for r in self.reporters:
+            r.done(summary)
+
+    def error(self, message: str) -> None:
+        for r in self.reporters:
+            r.error(message)
+
+
+class EventReporter(GenerationReporter):
+    """The job's events.jsonl: what the Generate screen and `jobs logs --events` read."""
+
+    def __init__(self, writer: EventWriter) -> None:
+        self.writer = writer
+
+    def info(self, message: str) -> None:
+        self.writer.emit("log", message=message)
+
+    def progress(self, stats: dict[str, Any]) -> None:
+        self.writer.emit("progress", **stats)
+
+    def warning(self, key: str, message: str) -> None:
+        self.writer.emit("warning", key=key, message=redact_text(message))
+
+    def sample(self, record: dict[str, Any]) -> None:
+        self.writer.emit("sample", record=record)
+
+    def done(self, summary: dict[str, Any]) -> None:
+        self.writer.emit("done", **summary)
+
+    def error(self, message: str) -> None:
+        self.writer.emit("error", message=redact_text(message))
+
+
+class LineReporter(GenerationReporter):
+    """Plain lines on a stream (a job's output.log): progress every few seconds."""
+
+    def __init__(self, stream: TextIO, every: float = 5.0) -> None:
+        self.stream = stream
+        self.every = every
+        self._last = 0.0
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+    def info(self, message: str) -> None:
+        self._print(message)
+
+    def progress(self, stats: dict[str, Any]) -> None:
+        now = time.monotonic()
+        if now - self._last < self.every and not stats.get("final"):
+            return
+        self._last = now
+        self._print(describe_progress(stats))
+
+    def warning(self, key: str, message: str) -> None:
+        self._print(f"warning: {redact_text(message)}")
+
+    def done(self, summary: dict[str, Any]) -> None:
+        self._print(describe_summary(summary))
+
+    def error(self, message: str) -> None:
+        self._print(f"error: {redact_text(message)}")
+
+
+def describe_progress(stats: dict[str, Any]) -> str:
+    rejected = stats.get("rejected", {})
+    rejected_text = ", ".join(f"{k} {v}" for k, v in rejected.items() if v) or "0"
+    eta = stats.get("eta_s")
+    return (
+        f"{stats['done']}/{stats['total']} done · accepted {stats['accepted']} · rejected "
+        f"{rejected_text} · in flight {stats['in_flight']} · {stats['requests_per_s']:.1f} req/s"
+        f" · {stats['tokens_per_s']:.0f} tok/s · ETA {format_eta(eta)}"
+        + (" · paused" if stats.get("paused") else "")
+    )
+
+
+def describe_summary(summary: dict[str, Any]) -> str:
+    rejected = ", ".join(f"{k} {v}" for k, v in summary["rejected"].items() if v) or "none"
+    return (
+        f"{summary['state']}: {summary['done']}/{summary['total']} indices accounted for — "
+        f"accepted {summary['accepted']}, rejected {rejected}; {summary['accepted_path']}"
+    )
+
+
+def classify(text: str, finish_reason: str | None) -> tuple[str | None, tuple[str, str] | None]:
+    """(reject reason or None, (problem, solution) when accepted)."""
+    if finish_reason == "length":
+        return "truncated", None
+    if not text.strip():
+        return "empty", None
+    parsed = parse_problem_solution(text)
+    if parsed is None:
+        return "unparseable", None
+    problem, solution = parsed
+    if not problem or not solution:
+        return "empty", None
+    return None, parsed
+
+
+class RateMeter:
+    """Events per second over a sliding window (completed requests, generated tokens)."""
+
+    def __init__(self, window: float = RATE_WINDOW) -> None:
+        self.window = window
+        self.points: deque[tuple[float, int, int]] = deque()
+        self.started = time.monotonic()
+
+    def add(self, tokens: int) -> None:
+        self.points.append((time.monotonic(), 1, tokens))
+
+    def rates(self) -> tuple[float, float]:
+        now = time.monotonic()
+        while self.points and now - self.points[0][0] > self.window:
+            self.points.popleft()
+        span = max(min(self.window, now - self.started), 1e-6)
+        requests = sum(p[1] for p in self.points)
+        tokens = sum(p[2] for p in self.points)
+        return requests / span, tokens / span
+
+
+class GenerationJob:
+    """One generation over indices [start, start + count)."""
+
+    def __init__(
+        self,
+        settings: GenerationSettings,
+        reporter: GenerationReporter | None = None,
+        api_key: str | None = None,
+        job_dir: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.reporter = reporter or GenerationReporter()
+        self.api_key = api_key
+        self.pause_marker = job_dir / PAUSE_MARKER if job_dir else None
+        self.output = GenerationOutput(settings.out)
+        self._warned: set[str] = set()
+        self.fatal: str | None = None
+        self.stopping = False
+        self.paused = False
+        self.rates = RateMeter()
+        self.session_done = 0
+        self.skipped = 0
+        self.usage = {"prompt_tokens": 0, "completion_tokens": 0}
+        self.pool: TeacherPool | None = None
+        self._last_progress = 0.0
+        self._latest_sample: dict[str, Any] | None = None
+        self._task: asyncio.Task[Any] | None = None
+
+    def warn(self, key: str, message: str) -> None:
+        """Each quirk is reported once per run, however often it happens."""
+        if key not in self._warned:
+            self._warned.add(key)
+            self.reporter.warning(key, message)
+
+    def stop(self) -> None:
+        """Stop now (SIGTERM, Ctrl-C): in-flight requests are dropped and redone on resume,
+        rather than waited for (they may take minutes)."""
+        if self.stopping:
+            return
+        self.stopping = True
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    # ---- set-up --------------------------------------------------------------------------
+    def prepare(self) -> tuple[SeedSource, str, ResumeState]:
+        settings = self.settings
+        settings.validate()
+        hf_token = None
+        if settings.seeds.startswith("hf:"):
+            from magitui_core.credentials import resolve
+
+            hf_token = resolve("hf_token").value
+        source = open_seed_source(
+            settings.seeds,
+            seed=settings.seed,
+            column=settings.text_column,
+            languages=settings.languages or None,
+            extensions=settings.extensions or None,
+            hf_token=hf_token,
+        )
+        template = load_generation_prompt(settings.prompt_file)
+        state = self.output.open(settings.fingerprint_fields(source, template), settings.force)
+        for path in state.repaired:
+            self.warn(
+                f"repaired:{path}",
+                f"{path}: cut a torn last line left by an interrupted run (that index is redone)",
+            )
+        if state.bad_lines:
+            self.warn(
+                "bad-lines", f"{state.bad_lines} unreadable lines in the output files were skipped"
+            )
+        return source, template, state
+
+    async def _connect(self) -> None:
+        settings = self.settings
+        several = len(settings.endpoints) > 1
+        clients = []
+        for url in settings.endpoints:
+
+            def warn(key: str, message: str, url: str = url) -> None:
+                # With several endpoints each quirk is per endpoint, and says which.
+                self.warn(
+                    f"{key}@{url}" if several else key, f"{url}: {message}" if several else message
+                )
+
+            clients.append(
+                TeacherClient(
+                    url,
+                    settings.model,
+                    self.api_key,
+                    concurrency=settings.concurrency,
+                    timeout=settings.timeout,
+                    attempts=settings.attempts,
+                    backoff_base=settings.backoff_base,
+                    on_warning=warn,
+                )
+            )
+        self.pool = TeacherPool(clients, self.warn)
+        for client in clients:
+            try:
+                await self._inspect(client)
+            except TeacherFatal as exc:
+                self.pool.drop(client, str(exc))  # raises when no endpoint is left
+
+    async def _inspect(self, client: TeacherClient) -> None:
+        """Check the model is served and learn its context length, where the server says."""
+        model = self.settings.model
+        try:
+            models = await client.list_models()
+        except RequestFailed as exc:
+            self.warn("no-model-list", f"cannot list the teacher's models ({exc}); going on")
+            return
+        except TeacherFatal as exc:
+            if "404" not in str(exc):  # a 404 here means only that /v1/models is missing
+                raise
+            self.warn("no-model-list", "the teacher does not list its models; going on")
+            return
+        match = next((m for m in models if m.id == model), None)
+        if match is None:
+            served = ", ".join(m.id for m in models[:10]) or "none"
+            self.warn(
+                "model-not-listed",
+                f"model {model!r} is not in {client.base_url}'s model list (served: {served})",
+            )
+            return
+        if match.context_length:
+            client.use_context_length(match.context_length)
+            self.reporter.info(
+                f"{model} at {client.base_url}: context length {match.context_length} tokens"
+            )
+
+    # ---- the run -------------------------------------------------------------------------
+    async def run(self) -> dict[str, Any]:
+        source, template, state = self.prepare()
+        settings = self.settings
+        stop_at = settings.start + settings.count
+        self.skipped = state.count_in(settings.start, stop_at)
+        self.reporter.info(
+            f"generating {settings.count} samples (indices {settings.start}–{stop_at - 1}) from "
+            f"{source.description} with {settings.model} at {', '.join(settings.endpoints)}"
+            + (f"; {self.skipped} already done, resuming" if self.skipped else "")
+        )
+        if state.latest_sample:
+            self.reporter.sample(state.latest_sample)
+        self._task = asyncio.current_task()
+        try:
+            if self.skipped < settings.count:
+                await self._connect()
+                await self._dispatch(source, template, state)
+        except TeacherFatal as exc:
+            self.fatal = str(exc)
+        except asyncio.CancelledError:
+            if not self.stopping or self._task is None:
+                raise
+            if sys.version_info >= (3, 11):
+                self._task.uncancel()  # our own stop: finish normally, summary and all
+        finally:
+            self._task = None
+            if self.pool is not None:
+                await self.pool.close()
+            self.output.close()
+        return self._finish()
+
+    def _pending(self, state: ResumeState) -> itertools.filterfalse[int]:
+        stop_at = self.settings.start + self.settings.count
+        return itertools.filterfalse(state.done.__contains__, range(self.settings.start, stop_at))
+
+    async def _dispatch(self, source: SeedSource, template: str, state: ResumeState) -> None:
+        # Bounded: at most `concurrency` seeds in memory and tasks alive, however large N is.
+        slots = asyncio.Semaphore(self.settings.concurrency * len(self.settings.endpoints))
+        tasks: set[asyncio.Task[None]] = set()
+        seeds = source.seeds(self._pending(state))
+
+        def next_batch() -> list[Seed]:
+            return list(itertools.islice(seeds, SEED_BATCH))
+
+        try:
+            while not self.stopping and self.fatal is None:
+                # Seeds may come from disk or the network: never block the event loop on them.
+                batch = await asyncio.to_thread(next_batch)
+                if not batch:
+                    break
+                for seed in batch:
+                    await self._wait_while_paused()
+                    await slots.acquire()
+                    if self.stopping or self.fatal is not None:
+                        slots.release()
+                        break
+                    task = asyncio.create_task(self._one(seed, template))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                    task.add_done_callback(lambda _: slots.release())
+                    self._maybe_progress()
+            while tasks and not self.stopping and self.fatal is None:
+                await asyncio.wait(set(tasks), timeout=PROGRESS_EVERY)
+                self._maybe_progress()
+        finally:
+            for task in tasks:
+                task.cancel()  # lost in-flight work is redone on resume
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _wait_while_paused(self) -> None:
+        while self.pause_marker is not None and self.pause_marker.exists() and not self.stopping:
+            if not self.paused:
+                self.paused = True
+                self.reporter.info("paused: no new requests until resumed")
+            self._maybe_progress(force=not self._last_progress)
+            await asyncio.sleep(PROGRESS_EVERY)
+            self._maybe_progress()
+        if self.paused:
+            self.paused = False
+            self.reporter.info("resumed")
+
+    async def _one(self, seed: Seed, template: str) -> None:
+        assert self.pool is not None
+        settings = self.settings
+        base = {"index": seed.index, "seed": seed.code}
+        try:
+            completion = await self.pool.complete(
+                OSS_INSTRUCT_SYSTEM,
+                generation_prompt(seed.code, template),
+                settings.max_tokens,
+                settings.temperature,
+            )
+        except RequestFailed as exc:
+            self._record({**base, "reason": "request-failed", "detail": str(exc), "raw": ""}, False)
+            return
+        except TeacherFatal as exc:
+            if self.fatal is None:
+                self.fatal = str(exc)
+            return
+        self.rates.add(int(completion.usage.get("completion_tokens") or 0))
+        for key in self.usage:
+            self.usage[key] += int(completion.usage.get(key) or 0)
+        reason, parsed = classify(completion.text, completion.finish_reason)
+        common = {
+            "model": completion.model,
+            "finish_reason": completion.finish_reason,
+            "usage": completion.usage,
+            "seed_source": seed.origin,
+        }
+        if reason is not None or parsed is None:
+            self._record({**base, "reason": reason, "raw": completion.text, **common}, False)
+            return
+        problem, solution = parsed
+        record = {**base, "problem": problem, "solution": solution, **common}
+        self._latest_sample = record  # shown at the next progress tick, not one event per record
+        self._record(record, True)
+
+    def _record(self, record: dict[str, Any], accepted: bool) -> None:
+        self.output.write(record, accepted)
+        self.session_done += 1
+        if not accepted and record["reason"] == "request-failed":
+            self.rates.add(0)
+        self._maybe_progress()
+
+    # ---- reporting -----------------------------------------------------------------------
+    def stats(self, final: bool = False) -> dict[str, Any]:
+        settings = self.settings
+        state = self.output.state
+        stop_at = settings.start + settings.count
+        done = self.skipped + self.session_done
+        requests_per_s, tokens_per_s = self.rates.rates()
+        remaining = settings.count - done
+        eta = remaining / requests_per_s if requests_per_s > 0 else None
+        pool = self.pool
+        return {
+            "done": done,
+            "total": settings.count,
+            "start": settings.start,
+            "stop": stop_at,
+            "accepted": state.accepted,
+            "rejected": {reason: state.rejected.get(reason, 0) for reason in REJECT_REASONS},
+            "in_flight": pool.in_flight if pool else 0,
+            "concurrency": pool.concurrency if pool else settings.concurrency,
+            "requests_per_s": round(requests_per_s, 3),
+            "tokens_per_s": round(tokens_per_s, 1),
+            "eta_s": round(eta, 1) if eta is not None and not final else None,
+            "prompt_tokens": self.usage["prompt_tokens"],
+            "completion_tokens": self.usage["completion_tokens"],
+            "retries": pool.retries if pool else 0,
+            "endpoints": len(pool.live) if pool else len(settings.endpoints),
+            "model": settings.model,
+            "paused": self.paused,
+            "final": final,
+        }
+
+    def _maybe_progress(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._last_progress >= PROGRESS_EVERY:
+            self._last_progress = now
+            self._flush_sample()
+            self.reporter.progress(self.stats())
+
+    def _flush_sample(self) -> None:
+        if self._latest_sample is not None:
+            self.reporter.sample(self._latest_sample)
+            self._latest_sample = None
+
+    def _finish(self) -> dict[str, Any]:
+        self._flush_sample()
+        stats = self.stats(final=True)
+        self.reporter.progress(stats)
+        complete = stats["done"] >= stats["total"]
+        state = "completed" if complete else "failed" if self.fatal else "stopped"
+        summary = {
+            **{k: stats[k] for k in ("done", "total", "accepted", "rejected")},
+            "state": state,
+            "skipped_existing": self.skipped,
+            "generated_now": self.session_done,
+            "prompt_tokens": self.usage["prompt_tokens"],
+            "completion_tokens": self.usage["completion_tokens"],
+            "elapsed_s": round(time.monotonic() - self.rates.started, 2),
+            "accepted_path": str(self.output.accepted_path),
+            "rejected_path": str(self.output.rejected_path),
+            "system_role_merged": bool(self.pool and self.pool.merge_system),
+        }
+        if self.fatal:
+            summary["error"] = self.fatal
+            self.reporter.error(self.fatal)
+        self.reporter.done(summary)
+        return summary
+
+
+def exit_code(summary: dict[str, Any]) -> int:
+    if summary["state"] == "completed":
+        return EXIT_OK
+    if summary.get("error"):
+        return EXIT_FATAL
+    return EXIT_STOPPED if summary["state"] == "stopped" else EXIT_INCOMPLETE
+
+
+def run_generation(
+    settings: GenerationSettings,
+    reporter: GenerationReporter | None = None,
+    api_key: str | None = None,
+    job_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Run a generation to its end (or a stop signal); returns the summary.
+
+    Raises GenerationError / SeedError / OutputError / PromptError before any request
+    is sent when the inputs cannot be used.
+    """
+    job = GenerationJob(settings, reporter, api_key, job_dir)
+
+    async def main() -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        # SIGTERM (jobs stop) and Ctrl-C end the run cleanly: files consistent, summary written.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, job.stop)
+        try:
+            return await job.run()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.remove_signal_handler(sig)
+
+    return asyncio.run(main())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m magitui_core.generate",
+        description="OSS-Instruct generation job (the engine behind `magitui generate`).",
+    )
+    parser.add_argument("--base-url", action="append", required=True)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--seeds", required=True)
+    parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--start", type=int, default=0)
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
+    parser.add_argument("--temperature", type=float, default=0.0)
+    parser.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--api-key-env", default=DEFAULT_API_KEY_ENV)
+    parser.add_argument("--prompt-file", type=Path)
+    parser.add_argument("--force", action="store_true")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT)
+    parser.add_argument("--attempts", type=int, default=DEFAULT_ATTEMPTS)
+    parser.add_argument("--backoff-base", type=float, default=0.5)
+    parser.add_argument("--text-column", default=DEFAULT_TEXT_COLUMN)
+    parser.add_argument("--language", action="append", default=[])
+    parser.add_argument("--ext", action="append", default=[])
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
+    return GenerationSettings(
+        base_url=args.base_url[0],
+        extra_base_urls=args.base_url[1:],
+        model=args.model,
+        seeds=args.seeds,
+        count=args.count,
+        out=args.out.expanduser().resolve(),
+        start=args.start,
+        concurrency=args.concurrency,
+        temperature=args.temperature,
+        max_tokens=args.max_tokens,
+        seed=args.seed,
+        api_key_env=args.api_key_env,
+        prompt_file=args.prompt_file,
+        force=args.force,
+        timeout=args.timeout,
+        attempts=args.attempts,
+        backoff_base=args.backoff_base,
+        text_column=args.text_column,
+        languages=args.language,
+        extensions=args.ext,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = settings_from_args(args)
+    reporters: list[GenerationReporter] = [LineReporter(sys.stderr)]
+    writer = EventWriter.for_current_job()
+    if writer is not None:
+        reporters.append(EventReporter(writer))
+    reporter = ReporterGroup(*reporters)
+    job_dir = Path(os.environ[JOB_DIR_ENV]) if os.environ.get(JOB_DIR_ENV) else None
+    try:
+        summary = run_generation(settings, reporter, api_key_from(settings.api_key_env), job_dir)
+    except INPUT_ERRORS as exc:
+        reporter.error(str(exc))
+        return 2
+    return exit_code(summary)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

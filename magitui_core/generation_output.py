@@ -1,0 +1,185 @@
+"""Generation output, exactly once: OUT (accepted), OUT.rejected.jsonl, OUT.settings.json.
+
+Every finished index is appended as one whole line with a single O_APPEND write,
+so a SIGKILL can at worst leave a torn last line, which opening the files again
+cuts off (that index is simply generated again). Opening also reads which indices
+are done, so a rerun of the same command skips them, and compares the settings
+fingerprint, so a rerun with other settings cannot silently mix two datasets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from magitui_core.atomic import read_json, write_json_atomic
+
+REJECT_REASONS = ("unparseable", "truncated", "empty", "request-failed")
+
+
+class OutputError(ValueError):
+    """Output files that cannot be used as they are; the message says how to go on."""
+
+
+def sibling(out: Path, suffix: str) -> Path:
+    stem = out.name[: -len(".jsonl")] if out.name.endswith(".jsonl") else out.name
+    return out.with_name(stem + suffix)
+
+
+def fingerprint(settings: dict[str, Any]) -> str:
+    blob = json.dumps(settings, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class ResumeState:
+    """What earlier runs left in the files."""
+
+    done: set[int] = field(default_factory=set)
+    accepted: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    repaired: list[str] = field(default_factory=list)  # files whose torn last line was cut
+    bad_lines: int = 0
+    latest_sample: dict[str, Any] | None = None
+
+    def count_in(self, start: int, stop: int) -> int:
+        return sum(1 for index in self.done if start <= index < stop)
+
+
+def repair_torn_tail(path: Path) -> bool:
+    """Cut a last line that has no newline (a write cut short); True if something was cut."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return False
+    if size == 0:
+        return False
+    with path.open("rb+") as handle:
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return False
+        # Walk back in blocks to the last newline; the file can be large.
+        position = size
+        keep = 0
+        while position > 0:
+            step = min(65536, position)
+            position -= step
+            handle.seek(position)
+            block = handle.read(step)
+            cut = block.rfind(b"\n")
+            if cut >= 0:
+                keep = position + cut + 1
+                break
+        handle.truncate(keep)
+        os.fsync(handle.fileno())
+    return True
+
+
+class GenerationOutput:
+    """The two JSONL files of one generation and its settings record."""
+
+    def __init__(self, out: Path) -> None:
+        self.accepted_path = out
+        self.rejected_path = sibling(out, ".rejected.jsonl")
+        self.settings_path = sibling(out, ".settings.json")
+        self._fds: dict[Path, int] = {}
+        self.state = ResumeState()
+
+    def open(self, settings: dict[str, Any], force: bool = False) -> ResumeState:
+        """Check the settings against the files' own, repair them, and read what is done."""
+        try:
+            return self._open(settings, force)
+        except OSError as exc:
+            raise OutputError(
+                f"cannot use output {self.accepted_path}: {exc.strerror or exc} — choose another "
+                "--out (a writable folder)"
+            ) from None
+
+    def _open(self, settings: dict[str, Any], force: bool) -> ResumeState:
+        self.accepted_path.parent.mkdir(parents=True, exist_ok=True)
+        self._check_settings(settings, force)
+        state = ResumeState()
+        for path in (self.accepted_path, self.rejected_path):
+            if repair_torn_tail(path):
+                state.repaired.append(str(path))
+            self._scan(path, state)
+        write_json_atomic(
+            self.settings_path, {"fingerprint": fingerprint(settings), "settings": settings}
+        )
+        for path in (self.accepted_path, self.rejected_path):
+            self._fds[path] = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.state = state
+        return state
+
+    def _check_settings(self, settings: dict[str, Any], force: bool) -> None:
+        has_data = any(
+            p.exists() and p.stat().st_size > 0 for p in (self.accepted_path, self.rejected_path)
+        )
+        if not has_data or force:
+            return
+        try:
+            previous = read_json(self.settings_path).get("settings", {})
+        except (OSError, ValueError, AttributeError):
+            raise OutputError(
+                f"{self.accepted_path} already holds data but {self.settings_path.name} is missing "
+                "or unreadable, so it cannot be resumed safely — use another --out, or --force "
+                "to add to it anyway"
+            ) from None
+        changed = [
+            f"{key} {previous.get(key)!r} → {settings.get(key)!r}"
+            for key in sorted(set(previous) | set(settings))
+            if previous.get(key) != settings.get(key)
+        ]
+        if changed:
+            raise OutputError(
+                f"{self.accepted_path} was generated with other settings ({'; '.join(changed)}) "
+                "— rerun with the same settings to resume, use another --out, or --force"
+            )
+
+    def _scan(self, path: Path, state: ResumeState) -> None:
+        if not path.exists():
+            return
+        accepted = path == self.accepted_path
+        with path.open("rb") as handle:
+            for line in handle:
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                    index = int(record["index"])
+                except (ValueError, KeyError, TypeError):
+                    state.bad_lines += 1
+                    continue
+                state.done.add(index)
+                if accepted:
+                    state.accepted += 1
+                    state.latest_sample = record
+                else:
+                    state.rejected[str(record.get("reason", "unknown"))] += 1
+
+    def write(self, record: dict[str, Any], accepted: bool) -> None:
+        """Append one record as one line, in one write (never interleaved, never half-read)."""
+        index = int(record["index"])
+        if index in self.state.done:
+            return  # exactly once, even if a caller slips
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+        fd = self._fds[self.accepted_path if accepted else self.rejected_path]
+        data = line.encode("utf-8")
+        written = os.write(fd, data)
+        while written < len(data):  # regular files write whole, but never assume
+            written += os.write(fd, data[written:])
+        self.state.done.add(index)
+        if accepted:
+            self.state.accepted += 1
+        else:
+            self.state.rejected[str(record["reason"])] += 1
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()

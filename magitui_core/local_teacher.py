@@ -1,0 +1,130 @@
+"""A teacher served on this machine, as a managed job: `vllm serve MODEL`.
+
+vLLM is the server worth using for generation (continuous batching); it is an
+optional install. `transformers serve` can stand in for small models and tests.
+The server runs as a job, so it outlives the terminal and is stopped like any job.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from magitui_core.jobs import JobInfo, JobManager
+
+JOB_KIND = "teacher-server"
+ENGINES = ("vllm", "transformers")
+READY_TIMEOUT = 900.0  # big models take minutes to load
+VLLM_MISSING = (
+    "vllm is not installed — install it where the GPU is: pip install vllm "
+    "(see https://docs.vllm.ai/en/latest/getting_started/installation.html), "
+    "or serve a small model with --engine transformers (pip install 'transformers[serving]')"
+)
+TRANSFORMERS_MISSING = (
+    "`transformers serve` is not available — install it: pip install 'transformers[serving]'"
+)
+
+
+class LocalTeacherError(RuntimeError):
+    """The local server cannot be started or did not come up; the message says why."""
+
+
+@dataclass(frozen=True)
+class LocalTeacher:
+    job: JobInfo
+    base_url: str
+    model: str  # the name requests must use
+
+
+def engine_command(engine: str, model: str, port: int) -> list[str]:
+    """The server's command line; raises LocalTeacherError naming the install when missing."""
+    if engine == "vllm":
+        vllm = shutil.which("vllm") or _beside_python("vllm")
+        if vllm:
+            return [vllm, "serve", model, "--host", "127.0.0.1", "--port", str(port)]
+        if importlib.util.find_spec("vllm") is not None:
+            return [
+                sys.executable,
+                "-m",
+                "vllm.entrypoints.openai.api_server",
+                "--model",
+                model,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ]
+        raise LocalTeacherError(VLLM_MISSING)
+    if engine == "transformers":
+        cli = _beside_python("transformers") or shutil.which("transformers")
+        if not cli:
+            raise LocalTeacherError(TRANSFORMERS_MISSING)
+        return [cli, "serve", model, "--host", "127.0.0.1", "--port", str(port)]
+    raise LocalTeacherError(f"engine {engine!r} is unknown — one of: {', '.join(ENGINES)}")
+
+
+def _beside_python(name: str) -> str | None:
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_local_teacher(
+    jobs: JobManager,
+    model: str,
+    engine: str = "vllm",
+    port: int | None = None,
+    run: str | None = None,
+) -> LocalTeacher:
+    """Start the server job; returns at once (see wait_until_ready)."""
+    port = port or free_port()
+    command = engine_command(engine, model, port)
+    job = jobs.start(command, name=f"teacher-{Path(model).name}", kind=JOB_KIND, run=run)
+    return LocalTeacher(job, f"http://127.0.0.1:{port}/v1", model)
+
+
+def is_ready(base_url: str) -> bool:
+    root = base_url.rstrip("/").removesuffix("/v1")
+    for url in (f"{root}/health", f"{base_url.rstrip('/')}/models"):
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError, ValueError):
+            continue
+    return False
+
+
+def wait_until_ready(
+    jobs: JobManager, teacher: LocalTeacher, timeout: float = READY_TIMEOUT
+) -> LocalTeacher:
+    """Poll /health (vLLM) or /v1/models until the server answers; fail fast if it died."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if is_ready(teacher.base_url):
+            return teacher
+        job = jobs.get(teacher.job.id)
+        if not job.is_live:
+            last = " | ".join(job.tail(3))
+            raise LocalTeacherError(
+                f"the teacher server job {job.id} ended ({job.state.value}) before it was ready: "
+                f"{last or 'no output'} — see: magitui jobs logs {job.id}"
+            )
+        if time.monotonic() > deadline:
+            raise LocalTeacherError(
+                f"the teacher server job {job.id} was not ready after {timeout:.0f} s — "
+                f"see: magitui jobs logs {job.id}"
+            )
+        time.sleep(0.5)

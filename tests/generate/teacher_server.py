@@ -1,0 +1,264 @@
+"""A scripted OpenAI-compatible teacher on 127.0.0.1 that can misbehave on demand.
+
+It answers chat completions like an OSS-Instruct teacher (a [Problem Description]
+that quotes the snippet, and a [Solution]), and the test picks the trouble:
+
+- ``reject_system``: 400 on any ``system`` message, in vLLM + Mistral's words;
+- ``rate_limit_first``: the first N completions get 429 with ``Retry-After``;
+- ``fail_first``: the first N completions get 500;
+- ``latency`` / ``capacity``: each answer takes ``latency`` seconds and at most
+  ``capacity`` are worked on at once (the rest queue), like a saturated server;
+- ``api_key``: 401 for any other key; any model but ``model`` gets 404;
+- markers in the snippet pick a bad answer for that index: MALFORMED (no sections),
+  TRUNCATE (finish_reason "length"), EMPTYSOL (empty solution), ALWAYS500, SLOW.
+
+No ``system_fingerprint`` is ever sent, as vLLM does. Also runnable as a process
+(``python -m tests.generate.teacher_server --latency 0.5 --capacity 64``; it prints
+its port) for the benchmarks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+MISTRAL_SYSTEM_ERROR = "Conversation roles must alternate user/assistant/user/assistant/..."
+SNIPPET = re.compile(r"```\n(.*?)\n```", re.DOTALL)
+
+
+@dataclass
+class Script:
+    model: str = "teacher-model"
+    context_length: int | None = 4096
+    latency: float = 0.0
+    capacity: int | None = None
+    reject_system: bool = False
+    rate_limit_first: int = 0
+    retry_after: str = "0.05"
+    fail_first: int = 0
+    api_key: str | None = None
+    list_models: bool = True
+
+
+@dataclass
+class Record:
+    """What the server saw, for the test to assert on."""
+
+    completions: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    system_messages: int = 0
+    max_tokens: list[int] = field(default_factory=list)
+    in_flight: int = 0
+    peak_in_flight: int = 0
+    authorization: set[str] = field(default_factory=set)
+    last_user: str = ""
+
+
+class QuietHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # the default backlog of 5 resets a burst of 64 new connections
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients killed mid-request (the kill -9 tests) are expected, not worth a traceback.
+        return
+
+
+class TeacherServer:
+    def __init__(self, script: Script | None = None, port: int = 0) -> None:
+        self.script = script or Script()
+        self.record = Record()
+        self._lock = threading.Lock()
+        self._admitted = 0
+        self._capacity = (
+            threading.BoundedSemaphore(self.script.capacity) if self.script.capacity else None
+        )
+        handler = _handler_for(self)
+        self.httpd = QuietHTTPServer(("127.0.0.1", port), handler)
+        self.port = self.httpd.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> TeacherServer:
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> TeacherServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- behaviour -----------------------------------------------------------------------
+    def models(self) -> tuple[int, dict[str, Any], dict[str, str]]:
+        if not self.script.list_models:
+            return 404, {"error": {"message": "Not Found"}}, {}
+        entry: dict[str, Any] = {"id": self.script.model, "object": "model", "owned_by": "test"}
+        if self.script.context_length:
+            entry["max_model_len"] = self.script.context_length
+        return 200, {"object": "list", "data": [entry]}, {}
+
+    def chat(self, body: dict[str, Any], auth: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+        script = self.script
+        messages = body.get("messages", [])
+        with self._lock:
+            self.record.completions += 1
+            self.record.authorization.add(auth)
+            if any(m.get("role") == "system" for m in messages):
+                self.record.system_messages += 1
+            if body.get("max_tokens") is not None:
+                self.record.max_tokens.append(int(body["max_tokens"]))
+        if script.api_key is not None and auth != f"Bearer {script.api_key}":
+            return _error(401, "Incorrect API key provided", "invalid_request_error")
+        if body.get("model") != script.model:
+            return _error(404, f"The model `{body.get('model')}` does not exist.", "NotFoundError")
+        if script.reject_system and any(m.get("role") == "system" for m in messages):
+            return _error(400, MISTRAL_SYSTEM_ERROR, "BadRequestError")
+        with self._lock:  # the scripted failures count only requests that got this far
+            self._admitted += 1
+            number = self._admitted
+        if number <= script.rate_limit_first:
+            status, payload, _ = _error(429, "Rate limit reached", "rate_limit_error")
+            return status, payload, {"Retry-After": script.retry_after}
+        if number <= script.rate_limit_first + script.fail_first:
+            return _error(500, "Internal server error", "server_error")
+        user = messages[-1].get("content", "") if messages else ""
+        self.record.last_user = user
+        found = SNIPPET.search(user)
+        snippet = found.group(1) if found else ""
+        if "ALWAYS500" in snippet:
+            return _error(500, "Internal server error", "server_error")
+        if "SLOW" in snippet:
+            time.sleep(1.0)
+        self._work()
+        finish = "stop"
+        if "MALFORMED" in snippet:
+            text = "Here is an idea for a problem, but without any sections."
+        elif "TRUNCATE" in snippet:
+            text, finish = "[Problem Description]\nWrite a function that", "length"
+        elif "EMPTYSOL" in snippet:
+            text = f"[Problem Description]\nExplain `{snippet}`.\n\n[Solution]\n"
+        else:
+            text = (
+                f"[Problem Description]\nWrite code inspired by:\n{snippet}\n\n"
+                f"[Solution]\n```python\nprint({len(snippet)})\n```"
+            )
+        return 200, _completion(body, text, finish, len(user)), {}
+
+    def _work(self) -> None:
+        """Hold a capacity slot for ``latency`` seconds (queue when all are busy)."""
+        if self._capacity is not None:
+            self._capacity.acquire()
+        with self._lock:
+            self.record.in_flight += 1
+            self.record.peak_in_flight = max(self.record.peak_in_flight, self.record.in_flight)
+        try:
+            if self.script.latency:
+                time.sleep(self.script.latency)
+        finally:
+            with self._lock:
+                self.record.in_flight -= 1
+            if self._capacity is not None:
+                self._capacity.release()
+
+
+def _error(status: int, message: str, kind: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+    return status, {"error": {"message": message, "type": kind, "code": status}}, {}
+
+
+def _completion(body: dict[str, Any], text: str, finish: str, prompt_chars: int) -> dict[str, Any]:
+    completion_tokens = max(1, len(text) // 4)
+    prompt_tokens = max(1, prompt_chars // 4)
+    return {
+        "id": f"chatcmpl-{time.monotonic_ns()}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model"),
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": finish,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+
+
+def _handler_for(server: TeacherServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real servers and clients use
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            return
+
+        def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str]) -> None:
+            data = json.dumps(payload).encode("utf-8")
+            with server._lock:
+                server.record.statuses[status] += 1
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            if self.path.rstrip("/") == "/v1/models":
+                self._send(*server.models())
+            else:
+                self._send(404, {"error": {"message": "Not Found"}}, {})
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            if self.path.rstrip("/") != "/v1/chat/completions":
+                self._send(404, {"error": {"message": "Not Found"}}, {})
+                return
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                self._send(400, {"error": {"message": "invalid JSON"}}, {})
+                return
+            self._send(*server.chat(body, self.headers.get("Authorization", "")))
+
+    return Handler
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--capacity", type=int)
+    parser.add_argument("--model", default="teacher-model")
+    args = parser.parse_args()
+    server = TeacherServer(
+        Script(model=args.model, latency=args.latency, capacity=args.capacity), args.port
+    )
+    print(server.port, flush=True)
+    try:
+        server.httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
+
+
+if __name__ == "__main__":
+    main()

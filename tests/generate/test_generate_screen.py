@@ -1,0 +1,247 @@
+"""The Generate screen, driven by Pilot against a real loopback teacher and real jobs."""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Button, Input, Static, TabbedContent
+
+from magitui.app import MagituiApp
+from magitui.screens.generate import GenerateScreen
+from magitui.widgets.confirm import ConfirmScreen
+from magitui.widgets.job_table import JobsTable
+from magitui_core.context import Context, open_context
+from magitui_core.generate import PAUSE_MARKER, GenerationSettings
+from magitui_core.generation_jobs import generation_jobs, start_generation_job
+from tests.generate.conftest import read_jsonl, write_seed_lines
+from tests.generate.teacher_server import TeacherServer
+from tests.ui.pilot_helpers import drive, notifications, screen_text, settle, wait_until
+
+
+@pytest.fixture
+def ctx(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Context]:
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)  # steady rendering
+    context = open_context()
+    yield context
+    for job in context.jobs.list_jobs():
+        if job.is_live or job.state.value == "crashed":
+            context.jobs.stop(job.id, grace=1)
+
+
+async def open_generate(pilot: Pilot[None]) -> GenerateScreen:
+    await pilot.press("g")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, GenerateScreen)
+    return screen
+
+
+async def fill(pilot: Pilot[None], screen: GenerateScreen, **values: str) -> None:
+    for key, value in values.items():
+        screen.query_one(f"#field-{key}", Input).value = value
+    await pilot.pause()
+
+
+def test_endpoint_test_shows_models_latency_and_system_role(
+    ctx: Context, teacher: Callable[..., TeacherServer]
+) -> None:
+    server = teacher(reject_system=True)
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        screen = await open_generate(pilot)
+        await fill(pilot, screen, base_url=server.base_url, model="")
+        await pilot.press("ctrl+l")
+        await wait_until(pilot, lambda: "one chat in" in screen_text(app), "the probe result")
+        text = screen_text(app)
+        assert "1 model(s) in" in text and "teacher-model" in text
+        assert "system role rejected" in text
+        # The model field is filled from the endpoint's list.
+        assert screen.query_one("#field-model", Input).value == "teacher-model"
+
+    drive(app, scenario, size=(100, 30))
+
+
+def test_start_watch_pause_and_stop_a_generation(
+    ctx: Context, teacher: Callable[..., TeacherServer], tmp_path: Path
+) -> None:
+    server = teacher(latency=0.2, capacity=2)
+    seeds = write_seed_lines(
+        tmp_path / "seeds.jsonl", ["MALFORMED x", *[f"y = {i}" for i in range(9)]]
+    )
+    out = tmp_path / "out" / "gen.jsonl"
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        screen = await open_generate(pilot)
+        await fill(
+            pilot,
+            screen,
+            base_url=server.base_url,
+            model="teacher-model",
+            seeds=str(seeds),
+            count="400",
+            concurrency="4",
+            out=str(out),
+        )
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: generation_jobs(ctx.jobs), "the job to start")
+        (job,) = generation_jobs(ctx.jobs)
+        assert job.status.kind == "generate"
+        await wait_until(
+            pilot, lambda: screen.query_one(TabbedContent).active == "live-tab", "the Live tab"
+        )
+        await wait_until(pilot, lambda: "accepted" in screen_text(app), "live stats", 30)
+        await wait_until(
+            pilot, lambda: "Write code inspired by" in screen_text(app), "a sample", 30
+        )
+        await wait_until(pilot, lambda: "unparseable" in screen_text(app), "a rejection", 30)
+        text = screen_text(app)
+        assert "/400 done" in text and "req/s" in text and job.id in text
+        await pilot.press("p")
+        await settle(pilot)
+        assert (job.dir / PAUSE_MARKER).exists()
+        await wait_until(pilot, lambda: "paused" in screen_text(app), "paused state")
+        await pilot.press("p")
+        await settle(pilot)
+        assert not (job.dir / PAUSE_MARKER).exists()
+        await pilot.press("k")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: not ctx.jobs.get(job.id).is_live, "the job to stop", 30)
+        await wait_until(pilot, lambda: "stopped" in screen_text(app), "stopped shown", 30)
+
+    drive(app, scenario, size=(100, 34))
+    # Stopped mid-run: what was written is whole and each index is there at most once.
+    records = read_jsonl(out) + read_jsonl(out.with_name("gen.rejected.jsonl"))
+    indices = [r["index"] for r in records]
+    assert indices and len(indices) == len(set(indices)) and len(indices) < 400
+
+
+def test_reopened_app_reattaches_to_the_running_generation(
+    ctx: Context, teacher: Callable[..., TeacherServer], tmp_path: Path
+) -> None:
+    server = teacher(latency=0.2, capacity=2, reject_system=True)
+    seeds = write_seed_lines(tmp_path / "seeds.jsonl", [f"z = {i}" for i in range(10)])
+    job = start_generation_job(
+        ctx.jobs,
+        GenerationSettings(
+            base_url=server.base_url,
+            model="teacher-model",
+            seeds=str(seeds),
+            count=500,
+            out=tmp_path / "gen.jsonl",
+            concurrency=2,
+        ),
+    )
+    assert job.is_live
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        screen = await open_generate(pilot)
+        await wait_until(pilot, lambda: job.id in screen_text(app), "the attached job")
+        assert screen.query_one(TabbedContent).active == "live-tab"
+        warnings = screen.query_one("#warnings-text", Static)
+        await wait_until(
+            pilot, lambda: "rejects the system role" in str(warnings.content), "the warning", 30
+        )
+        assert not [n for n in notifications(app) if n[0] == "error"]
+
+    drive(app, scenario, size=(100, 34))
+    assert ctx.jobs.get(job.id).is_live  # closing the app left the job running
+
+
+def test_bad_form_input_is_one_clear_line(ctx: Context) -> None:
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        screen = await open_generate(pilot)
+        await fill(pilot, screen, base_url="http://127.0.0.1:9/v1", model="m", seeds="x.jsonl")
+        await fill(pilot, screen, count="lots")
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert ("error", "Cannot start", "Count 'lots' — give a whole number") in notifications(app)
+        await fill(pilot, screen, count="5", seeds="")
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        messages = [n[2] for n in notifications(app)]
+        assert any(m.startswith("Seeds is empty") for m in messages)
+        assert generation_jobs(ctx.jobs) == []
+
+    drive(app, scenario)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vllm is installed")
+def test_serve_locally_without_vllm_says_how_to_install(ctx: Context) -> None:
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        screen = await open_generate(pilot)
+        await fill(pilot, screen, model="mistralai/Mistral-7B-Instruct-v0.2")
+        screen.query_one("#serve-local", Button).press()
+        await settle(pilot)
+        (problem,) = [n for n in notifications(app) if n[1] == "Cannot serve locally"]
+        assert "pip install vllm" in problem[2]
+        assert ctx.jobs.list_jobs() == []
+
+    drive(app, scenario, size=(100, 30))
+
+
+def test_jobs_tab_attaches_and_openai_models_show_a_cost(
+    ctx: Context, teacher: Callable[..., TeacherServer], tmp_path: Path
+) -> None:
+    server = teacher(model="gpt-4o-mini")
+    seeds = write_seed_lines(tmp_path / "seeds.jsonl", [f"w = {i}" for i in range(5)])
+    finished = []
+    for name in ("first", "second"):
+        job = start_generation_job(
+            ctx.jobs,
+            GenerationSettings(
+                base_url=server.base_url,
+                model="gpt-4o-mini",
+                seeds=str(seeds),
+                count=5,
+                out=tmp_path / f"{name}.jsonl",
+            ),
+        )
+        while ctx.jobs.get(job.id).is_live:
+            time.sleep(0.05)
+        finished.append(job.id)
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        screen = await open_generate(pilot)
+        screen.query_one(TabbedContent).active = "live-tab"
+        await wait_until(pilot, lambda: "cost $0.0" in screen_text(app), "the cost estimate")
+        assert finished[1] in screen_text(app)  # the newest job is attached
+        screen.query_one(TabbedContent).active = "jobs-tab"
+        table = screen.query_one(JobsTable)
+        table.focus()
+        await settle(pilot)
+        table.move_cursor(row=table.get_row_index(finished[0]))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: finished[0] in screen_text(app), "the first job")
+        assert screen.query_one(TabbedContent).active == "live-tab"
+        assert "completed" in screen_text(app)
+
+    drive(app, scenario, size=(100, 30))
+
+
+def test_section_keys_still_work_on_arrival(ctx: Context) -> None:
+    """Focus starts on the tabs, not in a field, so `h` leaves instead of being typed."""
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        screen = await open_generate(pilot)
+        await pilot.press("h")
+        await settle(pilot)
+        assert app.current_mode == "home"
+        assert screen.query_one("#field-base_url", Input).value == ""
+
+    drive(app, scenario)
