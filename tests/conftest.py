@@ -13,8 +13,8 @@ import pytest
 
 SECRET_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "HF_TOKEN", "HF_TOKEN_PATH")
 
-# Snapshot tests freeze the Monitor's machine figures (see the plugin).
-pytest_plugins = ["tests.monitor.frozen_monitor"]
+# Snapshot tests freeze the machine figures of the Monitor and Setup screens (see the plugins).
+pytest_plugins = ["tests.monitor.frozen_monitor", "tests.ui.frozen_setup"]
 
 
 @pytest.fixture

@@ -55,6 +55,18 @@ def _open(keys: tuple[str, ...] = (), cache: bool = False):  # type: ignore[no-u
         await settle(pilot)
         await pilot.press("m")
         await settle(pilot)
+        screen = pilot.app.screen
+        # The GPU read has its own thread and a short wait: on a loaded machine the first
+        # poll can come back before it. The picture is of the figures, so wait for them.
+        await wait_until(
+            pilot,
+            lambda: (
+                screen.query_one("#gpu-panel").border_subtitle != ""
+                or "No NVIDIA" in str(screen.query_one("#gpu-panel").render())
+            ),
+            "the GPU figures",
+        )
+        await settle(pilot)
         if cache:
             await pilot.press("2")
             screen = pilot.app.screen

@@ -1,0 +1,672 @@
+"""The Setup wizard driven by keys: single-GPU, multi-GPU, multi-node and no-GPU machines
+(NVML faked at the pynvml boundary, and the real no-driver path), inline validation, files
+accelerate's own loader reads, the memory advisor, storage, credentials and resuming."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pynvml
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Checkbox, DataTable, Input, Select, TabbedContent, Tabs
+
+import magitui.screens.setup as setup_screen_code
+from magitui.app import MagituiApp
+from magitui.screens.setup import SetupScreen
+from magitui.widgets.setup_distributed import DistributedStep, control_id
+from magitui.widgets.setup_memory import MemoryStep
+from magitui_core.accelerate_setup import ANSWERS_FILE, load_answers
+from magitui_core.config import load_config
+from magitui_core.disks import DiskInfo, DiskReport, disk_warnings
+from magitui_core.memory_advisor import ModelShape, plans, recommend
+from magitui_core.workspace import Workspace
+from tests.monitor.fake_nvml import FakeNvml
+from tests.ui.frozen_setup import fixed_sources
+from tests.ui.pilot_helpers import drive, notifications, screen_text, settle, wait_until
+
+GIB = 1024**3
+LLAMA_7B = {
+    "architectures": ["LlamaForCausalLM"],
+    "hidden_size": 4096,
+    "intermediate_size": 11008,
+    "num_attention_heads": 32,
+    "num_hidden_layers": 32,
+    "num_key_value_heads": 32,
+    "vocab_size": 32000,
+    "tie_word_embeddings": False,
+}
+
+
+@pytest.fixture(autouse=True)
+def offline_hub(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No network here: the token check must say so without trying.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def run_dir() -> Path:
+    """A run in the test's workspace: the folder the wizard writes into by default."""
+    return Workspace(Path(os.environ["MAGITUI_HOME"])).ensure().create_run("llama-oss-1").path
+
+
+def fake_gpus(monkeypatch: pytest.MonkeyPatch, count: int) -> None:
+    """NVML answering with the first ``count`` of: H100 (cc 9.0), A100 (8.0), L4 (7.5)."""
+    FakeNvml([os.getpid(), os.getpid()]).install(monkeypatch)
+    monkeypatch.setattr(pynvml, "nvmlDeviceGetCount", lambda: count)
+
+
+def nvml_works() -> bool:
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError:
+        return False
+    pynvml.nvmlShutdown()
+    return True
+
+
+def load_with_accelerate(path: Path):  # type: ignore[no-untyped-def]
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    return load_config_from_file(str(path))
+
+
+# ---- driving the wizard ---------------------------------------------------------------------
+def wizard(pilot: Pilot[None]) -> SetupScreen:
+    screen = pilot.app.screen
+    assert isinstance(screen, SetupScreen), screen
+    return screen
+
+
+async def open_setup(pilot: Pilot[None]) -> SetupScreen:
+    await pilot.press("s")
+    await settle(pilot)
+    screen = wizard(pilot)
+    await wait_until(pilot, lambda: screen.machine is not None, "the machine facts")
+    await settle(pilot)
+    return screen
+
+
+def control(pilot: Pilot[None], name: str):  # type: ignore[no-untyped-def]
+    return pilot.app.screen.query_one(f"#{control_id(name)}")
+
+
+async def type_into(pilot: Pilot[None], selector: str, text: str) -> None:
+    """Focus an input, clear it with keys and type ``text`` as a user would."""
+    field = pilot.app.screen.query_one(selector, Input)
+    field.focus()
+    await pilot.pause()
+    await pilot.press("end", "ctrl+u", *(text if text else []))
+    await settle(pilot)
+
+
+async def answer(pilot: Pilot[None], name: str, text: str) -> None:
+    await type_into(pilot, f"#{control_id(name)}", text)
+
+
+async def choose(pilot: Pilot[None], name: str, value: object) -> None:
+    """Pick an option of a Select with the keyboard: open, arrow to it, enter."""
+    select = control(pilot, name)
+    assert isinstance(select, Select)
+    select.focus()
+    await pilot.press("enter")
+    await settle(pilot)
+    options = [v for _label, v in select._options]
+    current = options.index(select.value)
+    target = options.index(value)
+    key = "down" if target > current else "up"
+    await pilot.press(*([key] * abs(target - current)), "enter")
+    await settle(pilot)
+    assert select.value == value
+
+
+async def step(pilot: Pilot[None], number: int) -> None:
+    # Digits go to an input when one has focus: from the step tabs, as a user would.
+    pilot.app.screen.query_one(Tabs).focus()
+    await pilot.press(str(number))
+    await settle(pilot)
+
+
+async def write(pilot: Pilot[None]) -> None:
+    await step(pilot, 5)
+    await pilot.click("#review-write")
+    await settle(pilot)
+
+
+def form(pilot: Pilot[None]) -> DistributedStep:
+    return pilot.app.screen.query_one(DistributedStep)
+
+
+def problems(pilot: Pilot[None]) -> list[str]:
+    """The problems the form lists under it (scrolled out of view at 80x24, maybe)."""
+    shown = str(pilot.app.screen.query_one("#dist-problems").render())
+    messages = [p.message for p in form(pilot).problems]
+    assert all(message in shown for message in messages)
+    return messages
+
+
+# ---- machines -------------------------------------------------------------------------------
+def test_real_no_driver_path_defaults_to_cpu(run_dir: Path) -> None:
+    if nvml_works():
+        pytest.skip("this machine has an NVIDIA driver")
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await open_setup(pilot)
+        assert "No NVIDIA GPU found" in screen_text(pilot.app)
+        await step(pilot, 3)
+        assert control(pilot, "gpus").value == "0"
+        assert control(pilot, "mixed_precision").value == "no"
+        await write(pilot)
+        config = load_with_accelerate(run_dir / "accelerate.yaml")
+        assert config.num_processes == 1
+        assert config.distributed_type.value == "DEEPSPEED"
+        assert load_answers(run_dir) == form(pilot).settings
+        # No GPU to size against: the advisor asks for the target GPU's memory.
+        await step(pilot, 4)
+        assert pilot.app.screen.query_one("#mem-gpu", Input).value == ""
+        await type_into(pilot, "#mem-params", "7B")
+        await pilot.press("enter")
+        assert "GPU memory is empty — no GPU here" in screen_text(pilot.app)
+
+    drive(MagituiApp(), scenario)
+
+
+def test_steps_by_keyboard_at_80x24() -> None:
+    async def scenario(pilot: Pilot[None]) -> None:
+        screen = await open_setup(pilot)
+        tabs = screen.query_one(TabbedContent)
+        seen = [tabs.active]
+        for _ in range(5):
+            await pilot.press("ctrl+n")
+            seen.append(tabs.active)
+        assert seen == ["storage", "credentials", "distributed", "memory", "review", "storage"]
+        await pilot.press("ctrl+r")
+        assert tabs.active == "review"
+        await step(pilot, 3)
+        # From the step tabs: the scrolling form (arrows scroll the preview), then the answers.
+        await pilot.press("tab", "tab")
+        assert pilot.app.focused is control(pilot, "num_machines")
+        await pilot.press("ctrl+n")  # works from inside an input too
+        assert tabs.active == "memory"
+        assert "Memory" in screen_text(pilot.app) and "Estimate" in screen_text(pilot.app)
+
+    drive(MagituiApp(), scenario)
+
+
+def test_single_gpu_with_bf16(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_gpus(monkeypatch, 1)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await open_setup(pilot)
+        assert "1 × NVIDIA H100 80GB HBM3" in screen_text(pilot.app)
+        await step(pilot, 3)
+        assert control(pilot, "gpus").value == "1"
+        assert control(pilot, "mixed_precision").value == "bf16"
+        await write(pilot)
+        assert "Wrote" in screen_text(pilot.app)
+        config = load_with_accelerate(run_dir / "accelerate.yaml")
+        assert (config.distributed_type.value, config.num_processes) == ("DEEPSPEED", 1)
+        assert config.gpu_ids == "all"
+        ds_file = Path(config.deepspeed_config["deepspeed_config_file"])
+        assert ds_file == (run_dir / "deepspeed.json").resolve()
+        assert json.loads(ds_file.read_text())["zero_optimization"]["stage"] == 2
+
+    drive(MagituiApp(), scenario)
+
+
+def test_multi_gpu_zero3_without_bf16(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_gpus(monkeypatch, 3)  # the L4 has no bfloat16
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await open_setup(pilot)
+        assert "no bf16" in screen_text(pilot.app)
+        await step(pilot, 3)
+        assert control(pilot, "gpus").value == "3"
+        assert control(pilot, "mixed_precision").value == "fp16"
+        zero3_row = pilot.app.screen.query_one(f"#row-{control_id('zero3_save_16bit')}")
+        assert not zero3_row.display  # ZeRO-3 questions appear only for stage 3
+        await choose(pilot, "zero_stage", 3)
+        assert zero3_row.display
+        assert control(pilot, "zero3_save_16bit").value is True
+        await choose(pilot, "offload_optimizer", "cpu")
+        await choose(pilot, "offload_params", "cpu")
+        preview = str(pilot.app.screen.query_one("#preview-json").render())
+        assert '"stage3_gather_16bit_weights_on_model_save": true' in preview
+        await write(pilot)
+        config = load_with_accelerate(run_dir / "accelerate.yaml")
+        assert config.num_processes == 3
+        assert config.deepspeed_config["zero3_init_flag"] is True
+        zero = json.loads((run_dir / "deepspeed.json").read_text())["zero_optimization"]
+        assert zero["stage"] == 3
+        assert zero["offload_optimizer"]["device"] == zero["offload_param"]["device"] == "cpu"
+        assert zero["stage3_gather_16bit_weights_on_model_save"] is True
+
+    drive(MagituiApp(), scenario)
+
+
+def test_multi_node_answers_checked_inline(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_gpus(monkeypatch, 2)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await open_setup(pilot)
+        await step(pilot, 3)
+        rank_row = pilot.app.screen.query_one(f"#row-{control_id('machine_rank')}")
+        assert not rank_row.display
+        await answer(pilot, "num_machines", "2")
+        assert rank_row.display
+        assert "main_process_ip is needed" in screen_text(pilot.app)
+        assert form(pilot).settings is None
+        await answer(pilot, "main_process_ip", "head-node")
+        assert "'head-node' is not an IP address" in screen_text(pilot.app)
+        assert control(pilot, "main_process_ip").has_class("-invalid")
+        await answer(pilot, "main_process_ip", "10.0.0.2")
+        await answer(pilot, "machine_rank", "2")
+        assert "machine_rank 2 must be below num_machines 2" in screen_text(pilot.app)
+        await answer(pilot, "machine_rank", "1")
+        await answer(pilot, "main_process_port", "80")
+        assert problems(pilot) == ["main_process_port = 80 — must be greater than or equal to 1024"]
+        await answer(pilot, "main_process_port", "29600")
+        assert form(pilot).problems == []
+        await write(pilot)
+        config = load_with_accelerate(run_dir / "accelerate.yaml")
+        assert (config.num_machines, config.machine_rank, config.num_processes) == (2, 1, 4)
+        assert (config.main_process_ip, config.main_process_port) == ("10.0.0.2", 29600)
+
+    drive(MagituiApp(), scenario)
+
+
+# ---- validation -----------------------------------------------------------------------------
+def test_bad_answer_is_named_and_loses_nothing(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_gpus(monkeypatch, 2)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await open_setup(pilot)
+        await step(pilot, 3)
+        await answer(pilot, "grad_accum", "4")
+        await choose(pilot, "zero_stage", 3)
+        good = form(pilot).settings
+        assert good is not None and good.grad_accum == 4
+        assert "zero3_init_flag: true" in str(pilot.app.screen.query_one("#preview-yaml").render())
+        await answer(pilot, "gpus", "two")
+        await answer(pilot, "grad_clip", "-1")
+        text = screen_text(pilot.app)
+        assert "gpus = 'two' — enter a whole number" in text
+        assert form(pilot).settings is None
+        # Every other answer is still there as typed.
+        assert control(pilot, "grad_accum").value == "4"
+        assert control(pilot, "zero_stage").value == 3
+        await write(pilot)
+        assert "Nothing written — fix step 3 first: gpus = 'two'" in screen_text(pilot.app)
+        assert not (run_dir / "accelerate.yaml").exists()
+        await step(pilot, 3)
+        await answer(pilot, "gpus", "2")
+        assert problems(pilot) == ["grad_clip = -1.0 — must be greater than 0"]
+        await answer(pilot, "grad_clip", "1.0")
+        await write(pilot)
+        saved = load_answers(run_dir)
+        assert saved is not None
+        assert (saved.gpus, saved.grad_accum, saved.zero_stage, saved.grad_clip) == (2, 4, 3, 1.0)
+
+    drive(MagituiApp(), scenario)
+
+
+def test_nvme_offload_needs_an_existing_folder(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_gpus(monkeypatch, 1)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await open_setup(pilot)
+        await step(pilot, 3)
+        await choose(pilot, "offload_optimizer", "nvme")
+        assert problems(pilot) == ["NVMe offload needs nvme_path, a folder on a fast local disk"]
+        missing = tmp_path / "no-such-dir"
+        await answer(pilot, "nvme_path", str(missing))
+        assert problems(pilot) == [
+            f"nvme_path = '{missing}' — no such folder; create it or choose another"
+        ]
+        await answer(pilot, "nvme_path", str(tmp_path))
+        assert form(pilot).settings is not None
+        assert form(pilot).settings.nvme_path == tmp_path
+
+    drive(MagituiApp(), scenario)
+
+
+# ---- resuming -------------------------------------------------------------------------------
+def test_reopening_loads_the_saved_answers(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_gpus(monkeypatch, 2)
+
+    async def first(pilot: Pilot[None]) -> None:
+        await open_setup(pilot)
+        await step(pilot, 3)
+        await answer(pilot, "grad_accum", "16")
+        await choose(pilot, "offload_optimizer", "cpu")
+        await pilot.click(f"#{control_id('use_deepspeed')}")  # keyboard and mouse both work
+        await settle(pilot)
+        await pilot.click(f"#{control_id('use_deepspeed')}")
+        await settle(pilot)
+        await write(pilot)
+
+    drive(MagituiApp(), first)
+    written = load_answers(run_dir)
+    assert written is not None and written.grad_accum == 16
+
+    async def second(pilot: Pilot[None]) -> None:
+        await open_setup(pilot)
+        assert any(title == "Resumed" for _, title, _ in notifications(pilot.app))
+        assert form(pilot).settings == written
+        assert control(pilot, "grad_accum").value == "16"
+        assert control(pilot, "offload_optimizer").value == "cpu"
+
+    drive(MagituiApp(), second)
+
+
+def test_answers_survive_leaving_the_section(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_gpus(monkeypatch, 1)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await open_setup(pilot)
+        await step(pilot, 3)
+        await answer(pilot, "grad_accum", "7")
+        pilot.app.screen.set_focus(None)
+        await pilot.press("h")
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        assert control(pilot, "grad_accum").value == "7"
+
+    drive(MagituiApp(), scenario)
+
+
+# ---- memory advisor -------------------------------------------------------------------------
+def test_advisor_reads_config_json_and_applies_its_choice(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_gpus(monkeypatch, 2)
+    model = tmp_path / "llama-7b"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps(LLAMA_7B))
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        screen = await open_setup(pilot)
+        await step(pilot, 4)
+        memory = pilot.app.screen.query_one(MemoryStep)
+        assert pilot.app.screen.query_one("#mem-gpu", Input).value == "80"  # from NVML
+        await type_into(pilot, "#mem-model", str(model))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: memory.result is not None, "the estimate")
+        await settle(pilot)
+        result = memory.result
+        assert result is not None
+        shape = ModelShape.from_config(LLAMA_7B)
+        cpu_gib = int(pilot.app.screen.query_one("#mem-cpu", Input).value)
+        expected = plans(shape, 80 * GIB, cpu_gib * GIB, gpus_per_node=2, micro_batch=8)
+        assert result.plans == expected
+        assert result.recommended == recommend(expected)
+        assert screen.shape == shape
+        text = screen_text(pilot.app)
+        assert "6.74 B parameters" in text
+        assert result.recommended is not None
+        assert f"★ {result.recommended.label} is the fastest that fits" in text
+        table = pilot.app.screen.query_one("#mem-table", DataTable)
+        starred = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        assert [row.startswith("★") for row in starred] == [
+            p == result.recommended for p in expected
+        ]
+        await pilot.click("#mem-apply")
+        await settle(pilot)
+        settings = form(pilot).settings
+        assert settings is not None
+        assert (settings.zero_stage, settings.offload_optimizer, settings.offload_params) == (
+            result.recommended.stage,
+            result.recommended.offload_optimizer,
+            result.recommended.offload_params,
+        )
+
+    drive(MagituiApp(), scenario)
+
+
+def test_advisor_by_parameter_count_and_bad_inputs(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_gpus(monkeypatch, 1)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await open_setup(pilot)
+        await step(pilot, 4)
+        memory = pilot.app.screen.query_one(MemoryStep)
+        await type_into(pilot, "#mem-model", "")
+        await pilot.press("enter")
+        assert "base model is empty" in screen_text(pilot.app)
+        await type_into(pilot, "#mem-model", "no-such-org/no-such-model")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "neither a folder nor in the Hugging Face cache" in screen_text(pilot.app)
+        await type_into(pilot, "#mem-params", "seven")
+        await pilot.press("enter")
+        assert "parameters = 'seven' — write e.g. 7B" in screen_text(pilot.app)
+        await type_into(pilot, "#mem-params", "70B")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: memory.result is not None, "the estimate")
+        await settle(pilot)
+        assert memory.result is not None and memory.result.shape.parameters == 70 * 10**9
+        # 70 B on one 80 GiB GPU with this machine's RAM: nothing fits, and it says so.
+        assert memory.result.recommended is None
+        assert "nothing fits" in screen_text(pilot.app)
+
+    drive(MagituiApp(), scenario, size=(120, 40))
+
+
+# ---- storage --------------------------------------------------------------------------------
+def test_storage_warns_about_nfs_and_applies_hf_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hf_home = Path(os.environ["HF_HOME"])
+    big = tmp_path / "big-disk"  # stands for a local NVMe volume mounted there
+    big.mkdir()
+    disks = [
+        DiskInfo("server:/export", "/", "nfs4", 500 * GIB, 100 * GIB, 400 * GIB, ("HF_HOME",)),
+        DiskInfo("/dev/nvme0n1", str(big), "ext4", 2000 * GIB, 100 * GIB, 1900 * GIB),
+    ]
+    report = DiskReport(tuple(disks), tuple(disk_warnings(disks)))
+    sources = fixed_sources(home=Path("/nonexistent-home"))
+    sources.disks = lambda: report
+    monkeypatch.setattr(setup_screen_code, "default_sources", lambda ctx: sources)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await open_setup(pilot)
+        text = screen_text(pilot.app)
+        assert "HF_HOME is on nfs4" in text
+        assert f"HF_HOME   {hf_home}" in text
+        suggested = big / "huggingface"
+        field = pilot.app.screen.query_one("#storage-hf-home", Input)
+        assert field.value == str(suggested)
+        await pilot.click("#storage-apply")
+        await settle(pilot)
+        shown = str(pilot.app.screen.query_one("#storage-result").render())
+        assert f"export HF_HOME={suggested}" in shown  # on screen, wrapped at this width
+        assert load_config().config.huggingface.hf_home == suggested
+
+    drive(MagituiApp(), scenario, size=(100, 40))
+
+
+def test_storage_refuses_a_folder_it_cannot_write(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if os.access(locked, os.W_OK):
+        pytest.skip("running as root: permissions are not enforced")
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await open_setup(pilot)
+        await type_into(pilot, "#storage-hf-home", str(locked / "hf"))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert f"HF_HOME = '{locked / 'hf'}' — cannot be created or written" in screen_text(
+            pilot.app
+        )
+        assert load_config().config.huggingface.hf_home is None
+
+    drive(MagituiApp(), scenario, size=(100, 30))
+
+
+# ---- credentials ----------------------------------------------------------------------------
+def test_credentials_are_masked_stored_and_not_verified_offline() -> None:
+    token = "hf_" + "A1b2C3d4E5" * 3
+    key = "sk-" + "z9y8x7w6v5" * 3
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await open_setup(pilot)
+        await step(pilot, 2)
+        await type_into(pilot, "#cred-hf-token", token)
+        await type_into(pilot, "#cred-openai-key", key)
+        await type_into(pilot, "#cred-base-url", "ftp://teacher")
+        assert token not in screen_text(pilot.app)  # password inputs show dots
+        await pilot.press("enter")
+        await settle(pilot)
+        text = screen_text(pilot.app)
+        assert "base URL = 'ftp://teacher' — must start with http:// or https://" in text
+        assert "could not verify offline" in text
+        assert token not in text and key not in text
+        assert "hf_…" in text  # masked: its first and last characters only
+        await type_into(pilot, "#cred-base-url", "http://127.0.0.1:8000/v1")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Teacher base URL saved" in screen_text(pilot.app)
+
+    drive(MagituiApp(), scenario, size=(120, 40))
+    stored = Path(os.environ["MAGITUI_CREDENTIALS"])
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert token in stored.read_text() and key in stored.read_text()
+    config = Path(os.environ["MAGITUI_CONFIG"]).read_text()
+    assert token not in config and key not in config
+    assert load_config().config.teacher.base_url == "http://127.0.0.1:8000/v1"
+
+
+# ---- review ---------------------------------------------------------------------------------
+def test_preflight_catches_adafactor_with_offload_but_writing_is_allowed(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_gpus(monkeypatch, 2)
+    data = tmp_path / "train.jsonl"
+    data.write_text(
+        "".join(json.dumps({"instruction": "i", "response": "r"}) + "\n" for _ in range(1000))
+    )
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await open_setup(pilot)
+        await step(pilot, 3)
+        await answer(pilot, "grad_accum", "128")
+        await choose(pilot, "offload_optimizer", "cpu")
+        await step(pilot, 5)
+        await type_into(pilot, "#review-data", str(data))
+        await type_into(pilot, "#review-batch", "24")
+        await choose_review_optimizer(pilot, "adafactor")
+        await wait_until(
+            pilot, lambda: "adam_update()" in screen_text(pilot.app), "the preflight findings"
+        )
+        text = screen_text(pilot.app)
+        assert "✗ error" in text and "use --optim adamw_torch" in text
+        # The walkthrough's 24 × 128 × 2 = 6 144 on 1 000 rows: one step per epoch.
+        assert "effective batch 6144" in text
+        await pilot.click("#review-write")
+        await settle(pilot)
+        assert (run_dir / "accelerate.yaml").is_file() and (run_dir / ANSWERS_FILE).is_file()
+
+    drive(MagituiApp(), scenario, size=(120, 50))
+
+
+async def choose_review_optimizer(pilot: Pilot[None], value: str) -> None:
+    select = pilot.app.screen.query_one("#review-optim", Select)
+    select.focus()
+    await pilot.press("enter", "down", "enter")
+    await settle(pilot)
+    assert select.value == value
+
+
+def test_write_to_a_chosen_folder_and_accelerates_default(tmp_path: Path) -> None:
+    folder = tmp_path / "configs"
+    hf_home = Path(os.environ["HF_HOME"])
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await open_setup(pilot)  # no runs: "another folder" is chosen
+        await step(pilot, 5)
+        await type_into(pilot, "#review-folder", str(folder))
+        pilot.app.screen.query_one("#review-default", Checkbox).focus()
+        await pilot.press("space")
+        await pilot.click("#review-write")
+        await settle(pilot)
+
+    drive(MagituiApp(), scenario, size=(120, 40))
+    default = hf_home / "accelerate" / "default_config.yaml"
+    assert default.read_text() == (folder / "accelerate.yaml").read_text()
+    config = load_with_accelerate(default)
+    assert config.deepspeed_config["deepspeed_config_file"] == str(folder / "deepspeed.json")
+    saved = load_answers(folder)
+    assert saved is not None and saved.use_deepspeed and saved.zero_stage == 2
+
+
+class FakeHub(BaseHTTPRequestHandler):
+    """The Hub's whoami endpoint on 127.0.0.1: one token is good, every other is refused."""
+
+    def do_GET(self) -> None:
+        good = self.path.startswith("/api/whoami") and self.headers.get("Authorization") == (
+            f"Bearer {GOOD_TOKEN}"
+        )
+        body = json.dumps({"name": "ml-user", "type": "user"} if good else {"error": "bad"})
+        self.send_response(200 if good else 401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+GOOD_TOKEN = "hf_" + "Good1234" * 4
+
+
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeHub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
+    import huggingface_hub.constants
+
+    # An earlier import under HF_HUB_OFFLINE=1 would have frozen offline mode in.
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    yield endpoint
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("token", "verdict"),
+    [
+        (GOOD_TOKEN, "Hugging Face token verified: it belongs to ml-user"),
+        ("hf_" + "Wrong123" * 4, "Hugging Face token rejected (401)"),
+    ],
+)
+def test_token_checked_with_the_hub_when_online(hub: str, token: str, verdict: str) -> None:
+    async def scenario(pilot: Pilot[None]) -> None:
+        await open_setup(pilot)
+        await step(pilot, 2)
+        pilot.app.screen.query_one("#cred-hf-token", Input).value = token
+        await pilot.click("#cred-save")
+        await wait_until(pilot, lambda: verdict in screen_text(pilot.app), "the Hub's answer")
+        assert token not in screen_text(pilot.app)
+
+    drive(MagituiApp(), scenario, size=(120, 40))
