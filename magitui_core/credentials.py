@@ -131,6 +131,10 @@ def store(name: str, value: str, path: Path | None = None) -> Path:
     for key, secret in sorted(current.items()):
         document[key] = secret
     write_text_atomic(file, tomlkit.dumps(document), mode=0o600)
+    if name == "hf_token" and value:
+        # Where huggingface_hub keeps a login, so transformers, datasets and
+        # huggingface-cli see the token too.
+        write_text_atomic(_hf_token_file(), value, mode=0o600)
     return file
 
 

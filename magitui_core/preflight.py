@@ -186,13 +186,13 @@ def preflight(
     train: TrainSettings,
     accel: AccelerateSettings,
     machine: Machine,
-    rows: int,
+    rows: int | None,
     shape: ModelShape | None,
 ) -> list[Finding]:
-    """Every check, errors first."""
+    """Every check, errors first; ``rows`` None when there is no data yet to judge batches by."""
     findings = [
         *check_optimizer(train, accel),
         *check_hardware(train, accel, machine, shape),
-        *check_batch(train, accel, rows),
+        *(check_batch(train, accel, rows) if rows is not None else []),
     ]
     return sorted(findings, key=lambda f: f.level != "error")

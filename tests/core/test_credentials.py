@@ -70,3 +70,11 @@ def test_job_environment_only_adds_missing(isolated: Path, monkeypatch: pytest.M
     assert credentials.job_environment() == {"OPENAI_API_KEY": KEY}
     monkeypatch.setenv("OPENAI_API_KEY", "sk-env-wins-000000000000")
     assert credentials.job_environment() == {}
+
+
+def test_hf_token_is_also_stored_where_huggingface_hub_looks(isolated: Path) -> None:
+    token = "hf_abcdefghijklmnopqrstuvwxyz0123"
+    credentials.store("hf_token", token)
+    hub_file = isolated / "hf" / "token"  # $HF_HOME/token
+    assert hub_file.read_text() == token
+    assert stat.S_IMODE(hub_file.stat().st_mode) == 0o600

@@ -73,3 +73,10 @@ def test_broken_transformer_engine_is_detected(tmp_path: Path) -> None:
     (finding,) = check_transformer_engine(str(wrapper))
     assert finding.fix.endswith("-m pip uninstall -y transformer-engine transformer_engine")
     assert check_transformer_engine() == []  # not installed here: nothing to report
+
+
+def test_no_data_yet_skips_only_the_batch_check() -> None:
+    train = settings(per_device_batch=24, grad_accum=128, optim="adafactor")
+    accel = AccelerateSettings(gpus=2, zero_stage=2, offload_optimizer="cpu")
+    findings = preflight(train, accel, H200x2, rows=None, shape=SHAPE_6_7B)
+    assert [f.level for f in findings] == ["error"]  # the optimizer, no batch warning
