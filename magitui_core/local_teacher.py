@@ -17,9 +17,12 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from magitui_core.atomic import write_json_atomic
 from magitui_core.jobs import JobInfo, JobManager
 
 JOB_KIND = "teacher-server"
+SERVE_KIND = "serve"
+ENDPOINT_FILE = "endpoint.json"
 ENGINES = ("vllm", "transformers")
 READY_TIMEOUT = 900.0  # big models take minutes to load
 VLLM_MISSING = (
@@ -87,12 +90,31 @@ def start_local_teacher(
     engine: str = "vllm",
     port: int | None = None,
     run: str | None = None,
+    kind: str = JOB_KIND,
 ) -> LocalTeacher:
-    """Start the server job; returns at once (see wait_until_ready)."""
+    """Start the server job; returns at once (see wait_until_ready).
+
+    The endpoint is recorded in the job's folder (endpoint.json), so the Chat pane and
+    `magitui chat` can find a running server without being told its port.
+    """
     port = port or free_port()
     command = engine_command(engine, model, port)
-    job = jobs.start(command, name=f"teacher-{Path(model).name}", kind=JOB_KIND, run=run)
-    return LocalTeacher(job, f"http://127.0.0.1:{port}/v1", model)
+    prefix = "teacher" if kind == JOB_KIND else "serve"
+    job = jobs.start(command, name=f"{prefix}-{Path(model).name}", kind=kind, run=run)
+    teacher = LocalTeacher(job, f"http://127.0.0.1:{port}/v1", model)
+    write_json_atomic(
+        job.dir / ENDPOINT_FILE, {"base_url": teacher.base_url, "model": model, "engine": engine}
+    )
+    return teacher
+
+
+def default_engine() -> str:
+    """vLLM where it is installed (fast), else `transformers serve`."""
+    try:
+        engine_command("vllm", "probe", 0)
+    except LocalTeacherError:
+        return "transformers"
+    return "vllm"
 
 
 def is_ready(base_url: str) -> bool:
@@ -119,12 +141,12 @@ def wait_until_ready(
         if not job.is_live:
             last = " | ".join(job.tail(3))
             raise LocalTeacherError(
-                f"the teacher server job {job.id} ended ({job.state.value}) before it was ready: "
+                f"the server job {job.id} ended ({job.state.value}) before it was ready: "
                 f"{last or 'no output'} — see: magitui jobs logs {job.id}"
             )
         if time.monotonic() > deadline:
             raise LocalTeacherError(
-                f"the teacher server job {job.id} was not ready after {timeout:.0f} s — "
+                f"the server job {job.id} was not ready after {timeout:.0f} s — "
                 f"see: magitui jobs logs {job.id}"
             )
         time.sleep(0.5)

@@ -23,6 +23,7 @@ COMMANDS = {
     "train": "magitui.cli.train:train",
     "accelerate-config": "magitui.cli.accelerate_config:accelerate_config",
     "chat": "magitui.cli.chat:chat",
+    "serve": "magitui.cli.serve:serve",
     "doctor": "magitui.cli.doctor:doctor",
     "gpu": "magitui.cli.monitor:gpu",
     "cache": "magitui.cli.monitor:cache",
