@@ -88,10 +88,16 @@ class RichReporter(GenerationReporter):
 
 
 def _out_path(context: Any, out: Path | None, run_name: str | None) -> Path:
+    """With --run, a relative --out (or none) lives in the run's data folder, as for
+    `magitui preprocess`, so the stages' files meet without copying folders around."""
+    if run_name:
+        data = context.workspace.get_run(run_name).path / "data"
+        if out is None:
+            return data / DEFAULT_OUT_NAME
+        out = out.expanduser()
+        return out if out.is_absolute() else data / out
     if out is not None:
         return out.expanduser().resolve()
-    if run_name:
-        return context.workspace.get_run(run_name).path / "data" / DEFAULT_OUT_NAME
     raise click.UsageError("give --out FILE.jsonl (or --run RUN to write into the run's data/)")
 
 
@@ -161,7 +167,12 @@ def _list_models(base_url: str, model: str | None, api_key_env: str) -> None:
 @click.option("--attempts", type=int, default=DEFAULT_ATTEMPTS, help="Tries per request.")
 @click.option("--backoff-base", type=float, default=0.5, hidden=True)
 @click.option("--detach", is_flag=True, help="Run as a managed job; print its id.")
-@click.option("--run", "run_name", metavar="RUN", help="File the job (and default --out) here.")
+@click.option(
+    "--run",
+    "run_name",
+    metavar="RUN",
+    help="File the job under RUN; a relative --out goes into its data/.",
+)
 @click.option("--list-models", is_flag=True, help="Test the endpoint: list models and exit.")
 @click.option(
     "--local-teacher",

@@ -524,3 +524,36 @@ def test_own_prompt_file_is_sent_and_fingerprinted(
     assert server.record.last_user.startswith("Invent a puzzle {not a placeholder} from:\n```\n")
     with pytest.raises(OutputError, match=r"prompt_sha256"):
         run_generation(settings_for(server, plain_seeds, out, count=3))
+
+
+def test_run_relative_out_lands_in_the_runs_data_folder(isolated: Path, teacher) -> None:  # type: ignore[no-untyped-def]
+    """`--run NAME --out gen.jsonl` writes runs/NAME/data/gen.jsonl, as preprocess reads it."""
+    server = teacher()
+    seeds = write_seed_lines(isolated / "seeds.jsonl", ["x = 1", "y = 2"])
+    subprocess.run([*magitui_cmd(), "runs", "create", "demo"], check=True, capture_output=True)
+    result = subprocess.run(
+        [
+            *magitui_cmd(),
+            "generate",
+            "--base-url",
+            server.base_url,
+            "--model",
+            "teacher-model",
+            "--seeds",
+            str(seeds),
+            "--count",
+            "2",
+            "--run",
+            "demo",
+            "--out",
+            "gen.jsonl",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=isolated,
+    )
+    assert result.returncode == 0, result.stderr
+    data = isolated / "workspace" / "runs" / "demo" / "data"
+    assert len(read_jsonl(data / "gen.jsonl")) == 2
+    assert not (isolated / "gen.jsonl").exists()
