@@ -1,17 +1,691 @@
-"""Chat: talking to a fine-tuned model (placeholder)."""
+"""Chat: talk to any OpenAI-compatible endpoint (a served checkpoint, vLLM, OpenAI), stream
+markdown answers, and compare two endpoints side by side on the same prompt.
 
-from magitui.screens.placeholder import PlaceholderScreen
+The screen routes: each answer streams into its own AnswerView from a thread worker running
+magitui_core.chat.ChatClient (the same client as `magitui chat`). Single-letter keys act only
+while the prompt box is not focused, so typing never triggers them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import threading
+from collections.abc import Generator
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, cast
+
+from markdown_it import MarkdownIt
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Static
+
+from magitui.screens.base import MagituiScreen
+from magitui.widgets.chat_input import ChatInput
+from magitui.widgets.chat_message import AnswerView, Exchange
+from magitui.widgets.chat_settings import ChatSettingsScreen, PaneSettings
+from magitui.widgets.chat_transcripts import TranscriptPickerScreen
+from magitui_core.chat import ChatError, ChatSettings, Conversation
+from magitui_core.chat_endpoints import (
+    Endpoint,
+    chats_dir,
+    known_endpoints,
+    list_transcripts,
+    model_chat_template,
+    special_tokens,
+    transcript_path,
+)
+from magitui_core.prompts import CHAT_TEMPLATE, render_chat
+
+if TYPE_CHECKING:
+    from magitui_core.chat import ChatClient
+
+FORCE_STOP_AFTER_S = 2.0
+CONTINUE_PROMPT = "Continue exactly where your last answer stopped."
+DEFAULT_URL = "http://127.0.0.1:8000/v1"
+HINT = (
+    "No messages yet. Press Enter (or i) to type, then Enter to send.\n"
+    "Outside the box (Esc leaves it): o model & settings · b compare A/B · r regenerate · "
+    "e edit last · n continue · y copy code · p raw prompt · w save · l load · x new chat"
+)
+MORE_KEYS = "w save · l load · p raw prompt · x new chat"
+# Actions bound to plain letters: off while the prompt box has focus, where letters are text.
+LETTER_ACTIONS = frozenset(
+    {
+        "focus_input",
+        "settings",
+        "regenerate",
+        "edit_last",
+        "continue",
+        "copy_code",
+        "raw_prompt",
+        "toggle_compare",
+        "save",
+        "load",
+        "new_chat",
+    }
+)
+
+BUSY_WHILE_STREAMING = frozenset(
+    {
+        "regenerate",
+        "edit_last",
+        "continue",
+        "load",
+        "new_chat",
+        "settings",
+        "toggle_compare",
+        "save",
+    }
+)
+
+Action = Literal["send", "regenerate"]
 
 
-class ChatScreen(PlaceholderScreen):
+def last_code_block(text: str) -> str | None:
+    """The last fenced or indented code block of a markdown answer."""
+    blocks = [t.content for t in MarkdownIt().parse(text) if t.type in ("fence", "code_block")]
+    return blocks[-1] if blocks else None
+
+
+class ChatScreen(MagituiScreen):
     TITLE_TEXT = "Chat"
-    SUMMARY = (
-        "Try a checkpoint: serve it locally (or point at an OpenAI-compatible "
-        "endpoint) and chat with it, with code blocks highlighted."
+    # The log, not the box: on arrival the section keys and Escape (Home) work as on every
+    # screen; Enter or i goes to the box.
+    AUTO_FOCUS = "#chat-log"
+    BINDINGS = [
+        # Escape: stop the answer, else leave the box, else (the app's binding) go Home.
+        Binding("escape", "stop", "Stop"),
+        Binding("escape", "leave_box", "Leave box"),
+        Binding("enter", "focus_input", "Type"),
+        Binding("i", "focus_input", "Type", show=False),
+        Binding("o", "settings", "Model"),
+        Binding("b", "toggle_compare", "A/B"),
+        Binding("r", "regenerate", "Redo"),
+        Binding("e", "edit_last", "Edit"),
+        Binding("y", "copy_code", "Copy"),
+        # Kept out of the footer (full at 80 columns); the status line names them.
+        Binding("n", "continue", "Continue", show=False),
+        Binding("w", "save", "Save", show=False),
+        Binding("p", "raw_prompt", "Raw prompt", show=False),
+        Binding("l", "load", "Load", show=False),
+        Binding("x", "new_chat", "New chat", show=False),
+    ]
+
+    def __init__(
+        self, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.pane = PaneSettings(ChatSettings(DEFAULT_URL, ""))
+        self.compare = False
+        self.conversations = [Conversation(self.pane.a)]
+        self.endpoints: list[Endpoint] = []
+        self.run_name: str | None = None
+        self.api_key: str | None = None
+        self._chosen = False  # the user (or a transcript) picked the endpoint: keep it
+        self._live: set[AnswerView] = set()
+        self._stop = threading.Event()
+        self._turn: tuple[Action, str, Exchange, list[str]] | None = None
+        self._errors: list[str] = []
+        self._before: list[list[dict[str, str]]] = []
+        self._sides = 1
+        # One client per conversation and endpoint: its HTTP connection is reused across turns.
+        self._clients: dict[tuple[int, str, str | None], ChatClient] = {}
+
+    # ---- layout ----------------------------------------------------------------------------
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="chat-endpoint")
+        with VerticalScroll(id="chat-log"):
+            yield Static(HINT, id="chat-empty", markup=False)
+        with VerticalScroll(id="chat-raw"):
+            yield Static("", id="chat-raw-text", markup=False)
+        yield Static("", id="chat-status")
+        yield ChatInput(id="chat-input")
+
+    def on_mount(self) -> None:
+        self.query_one("#chat-raw").display = False
+        self._status(f"[$text-muted]{MORE_KEYS}[/]")
+        self._show_header()  # endpoints are looked for on screen resume, the first show included
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="chat-endpoints",
+        name="list chat endpoints",
     )
-    PLANNED = (
-        "pick a run's checkpoint or an endpoint",
-        "stream answers, copy code blocks",
-        "compare the fine-tuned model with its base on the same prompt",
-    )
-    COMMAND = "magitui chat"
+    def _look_around(self) -> None:
+        with contextlib.suppress(ImportError):  # warm it here, so the first Enter does not wait
+            import openai  # noqa: F401
+
+        from magitui_core import credentials
+
+        endpoints = known_endpoints(self.ctx.config, self.ctx.jobs.list_jobs())
+        runs = sorted(self.ctx.workspace.list_runs(), key=lambda run: run.created_at)
+        api_key = credentials.resolve("openai_api_key").value
+        self.app.call_from_thread(self._found, endpoints, runs[-1].name if runs else None, api_key)
+
+    def on_screen_resume(self) -> None:
+        # A model served since the pane was last shown becomes an endpoint to pick.
+        self._look_around()
+
+    def _found(self, endpoints: list[Endpoint], run: str | None, api_key: str | None) -> None:
+        self.endpoints, self.run_name, self.api_key = endpoints, run, api_key
+        if endpoints and not self._chosen:
+            first = endpoints[0]
+            a = dataclasses.replace(self.pane.a, base_url=first.base_url, model=first.model)
+            self._set_pane(PaneSettings(a))
+        self._show_header()
+
+    # ---- keys ------------------------------------------------------------------------------
+    @property
+    def input_focused(self) -> bool:
+        return isinstance(self.focused, ChatInput)
+
+    @property
+    def streaming(self) -> bool:
+        return bool(self._live)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop":
+            return self.streaming
+        if action == "leave_box":
+            return self.input_focused and not self.streaming
+        if action in LETTER_ACTIONS and self.input_focused:
+            return False  # the letter is typed into the box instead
+        # Hidden rather than dimmed when they cannot apply: at 80 columns the footer is full.
+        if action in ("regenerate", "edit_last", "copy_code") and not self._has_answer():
+            return False
+        if action == "continue" and not self._cut_at_length():
+            return False
+        if action in BUSY_WHILE_STREAMING:
+            return None if self.streaming else True
+        return True
+
+    def binding_state(self) -> tuple[object, ...]:
+        return (self.input_focused, self.streaming, self._has_answer(), self._cut_at_length())
+
+    def on_descendant_focus(self) -> None:
+        self.sync_bindings()
+
+    def on_descendant_blur(self) -> None:
+        self.sync_bindings()
+
+    def action_stop(self) -> None:
+        self.stop_generation()
+
+    def action_leave_box(self) -> None:
+        self.query_one("#chat-log").focus()
+
+    def action_focus_input(self) -> None:
+        self.query_one(ChatInput).focus()
+
+    # ---- sending ---------------------------------------------------------------------------
+    @on(ChatInput.Submitted)
+    async def _submitted(self, event: ChatInput.Submitted) -> None:
+        event.stop()
+        text = event.text.strip()
+        if not text or self.streaming:
+            return
+        if not self.pane.a.model:
+            self._status(
+                "[b $error]No model chosen[/] — press Esc then o to pick an endpoint and model"
+            )
+            return
+        event.chat_input.clear()
+        await self.start_turn("send", text)
+
+    async def start_turn(self, action: Action, text: str) -> None:
+        self._hide_raw()
+        sides = self.conversations if self.compare else self.conversations[:1]
+        labels = [self._label(index) for index in range(len(sides))]
+        log = self.query_one("#chat-log", VerticalScroll)
+        previous: list[str] = []
+        if action == "regenerate":
+            exchange = self._exchanges()[-1]
+            previous = [answer.text for answer in exchange.answers]
+        else:
+            exchange = Exchange(text, labels)
+            self.query_one("#chat-empty").display = False
+            await log.mount(exchange)  # its Markdown must exist before the stream opens
+        self._turn = (action, text, exchange, previous)
+        # The histories before this turn: what a forced stop rebuilds from.
+        self._before = [copy.deepcopy(conversation.turns) for conversation in sides]
+        self._sides = len(sides)
+        self._errors = []
+        self._stop.clear()
+        log.anchor()  # follow the answer, until the reader scrolls up
+        self._launch(action, text, exchange, sides)
+
+    def _launch(
+        self, action: Action, text: str, exchange: Exchange, sides: list[Conversation]
+    ) -> None:
+        for answer, conversation in zip(exchange.answers, sides, strict=False):
+            generation = answer.start()
+            self._live.add(answer)
+            # A daemon thread, not a Textual worker: the app waits for its workers on exit, and
+            # a stream stalled in a blocking read (left behind by Escape) must not hold it up.
+            threading.Thread(
+                target=self._stream,
+                args=(action, text, conversation, answer, generation),
+                name="chat stream",
+                daemon=True,
+            ).start()
+        self._status("[b $accent]streaming[/] — Esc stops")
+        self.sync_bindings()
+
+    def _stream(
+        self,
+        action: Action,
+        text: str,
+        conversation: Conversation,
+        answer: AnswerView,
+        generation: int,
+    ) -> None:
+        """Runs in a thread: the openai client is synchronous."""
+        parts: list[str] = []
+        stopped = False
+        try:
+            client = self._client_for(conversation)
+            chunks = cast(
+                "Generator[str, None, None]",
+                client.send(text) if action == "send" else client.regenerate(),
+            )
+            try:
+                for piece in chunks:
+                    if self._stop.is_set():
+                        stopped = True
+                        break
+                    parts.append(piece)
+                    _post(answer, AnswerView.Chunk(piece, generation))
+            finally:
+                chunks.close()  # on stop, ChatClient puts the conversation back as it was
+        except ChatError as exc:
+            if not self._stop.is_set():
+                _post(answer, AnswerView.Ended(None, generation, error=str(exc)))
+                return
+            stopped = True  # a stalled stream cut by a forced stop: a stop, not an error
+        except Exception as exc:  # unexpected: shown inline, so the pane stays usable
+            _post(answer, AnswerView.Ended(None, generation, error=f"{type(exc).__name__}: {exc}"))
+            return
+        if stopped:
+            _keep_partial(conversation, action, text, "".join(parts))
+        stats = None if stopped else client.last
+        _post(answer, AnswerView.Ended(stats, generation, stopped=stopped))
+
+    def _client_for(self, conversation: Conversation) -> ChatClient:
+        from magitui_core.chat import ChatClient
+
+        key = (id(conversation), conversation.settings.base_url, self.api_key)
+        client = self._clients.get(key)
+        if client is None:
+            client = self._clients[key] = ChatClient(conversation, api_key=self.api_key)
+        return client
+
+    def stop_generation(self) -> None:
+        self._stop.set()
+        for answer in self._live:
+            answer.stop()
+        self._status("[b $warning]stopping[/] — the partial answer is kept")
+        # A stream stops at its next chunk; one stalled on a silent server is cut instead.
+        self.set_timer(FORCE_STOP_AFTER_S, self._force_stop)
+
+    def _force_stop(self) -> None:
+        """Leave a stream stalled in a blocking read behind: its thread ends on its own later,
+        writing only to a history the pane no longer uses."""
+        if not self.streaming or not self._stop.is_set() or self._turn is None:
+            return
+        action, text, exchange, _ = self._turn
+        for index, answer in enumerate(exchange.answers):
+            if answer not in self._live:
+                continue
+            stale = self.conversations[index]
+            fresh = Conversation(stale.settings, copy.deepcopy(self._before[index]))
+            _keep_partial(fresh, action, text, answer.text)
+            self.conversations[index] = fresh
+            for key in [key for key in self._clients if key[0] == id(stale)]:
+                del self._clients[key]
+            answer.post_message(AnswerView.Ended(None, answer.generation, stopped=True))
+
+    @on(AnswerView.Finished)
+    def _answer_finished(self, event: AnswerView.Finished) -> None:
+        event.stop()
+        answer = event.answer
+        self._live.discard(answer)
+        if answer.error:
+            self._errors.append(f"{answer.label}: {answer.error}")
+        if not self._live:
+            self.call_after_refresh(self._turn_finished)
+        self.sync_bindings()
+
+    async def _turn_finished(self) -> None:
+        if self._turn is None or self._live:
+            return
+        action, text, exchange, previous = self._turn
+        self._turn = None
+        if not self._errors:
+            stats = [a.stats for a in exchange.answers if a.stats is not None]
+            cut = any(s.finish_reason == "length" for s in stats)
+            stopped = any(a.stopped for a in exchange.answers)
+            if cut:
+                self._status("[b $warning]cut at max tokens[/] — n continues (Esc leaves the box)")
+            elif stopped:
+                self._status("[b $warning]stopped[/] — the partial answer is kept; r redoes it")
+            else:
+                self._status(f"[b $success]done[/] [$text-muted]· {MORE_KEYS}[/]")
+            self._show_header()
+            return
+        # A failed turn leaves every conversation as it was, so A and B stay comparable.
+        sides = self.conversations[: self._sides]
+        for answer, conversation in zip(exchange.answers, sides, strict=False):
+            if answer.error is None:  # answered or stopped: taken back too
+                _undo_success(conversation, action, answer_previous(previous, answer, exchange))
+        message = " · ".join(self._errors)
+        log = self.query_one("#chat-log", VerticalScroll)
+        if action == "send":
+            await exchange.remove()
+            box = self.query_one(ChatInput)
+            if not box.text.strip():
+                box.text = text  # the prompt is not lost
+            box.focus()
+        else:
+            for answer, old in zip(exchange.answers, previous, strict=False):
+                answer.remove_class("-error")
+                await answer.show_saved(old)
+        await log.mount(Static(Content(f"⚠ {message}"), classes="chat-error"))
+        log.scroll_end(animate=False)
+        where = "the prompt is back in the box" if action == "send" else "the answers are as before"
+        self._status(f"[b $error]failed[/] — {where}; o changes the endpoint")
+        self._show_header()
+
+    # ---- actions ---------------------------------------------------------------------------
+    async def action_regenerate(self) -> None:
+        if self.streaming or not self._has_answer():
+            return
+        exchange = self._exchanges()[-1]
+        await self.start_turn("regenerate", exchange.user_text)
+
+    async def action_continue(self) -> None:
+        if self.streaming or not self._cut_at_length():
+            return
+        await self.start_turn("send", CONTINUE_PROMPT)
+
+    async def action_edit_last(self) -> None:
+        if self.streaming or not self._has_answer():
+            return
+        exchange = self._exchanges()[-1]
+        for conversation in self.conversations:
+            turns = conversation.turns
+            if len(turns) >= 2 and turns[-1]["role"] == "assistant":
+                del turns[-2:]
+        await exchange.remove()
+        box = self.query_one(ChatInput)
+        box.text = exchange.user_text
+        box.focus()
+        box.move_cursor(box.document.end)
+        self._status("editing the last message — Enter sends it again")
+        self._show_header()
+
+    def action_copy_code(self) -> None:
+        answer = self._last_answer()
+        code = last_code_block(answer.text) if answer else None
+        if code is None:
+            self.notify("The last answer has no code block.", severity="warning")
+            return
+        # OSC 52: works over SSH, and in tmux with set-clipboard on.
+        self.app.copy_to_clipboard(code)
+        lines = code.count("\n") + (not code.endswith("\n"))
+        self.notify(f"Copied the last code block ({lines} lines) to the clipboard.")
+
+    def action_raw_prompt(self) -> None:
+        raw = self.query_one("#chat-raw", VerticalScroll)
+        if raw.display:
+            self._hide_raw()
+            return
+        self.query_one("#chat-raw-text", Static).update(self.raw_prompt_text())
+        raw.display = True
+        self.query_one("#chat-log").display = False
+        raw.focus()  # so it scrolls, and the keys stay keys (not text in the box)
+        self._status("raw prompt — p again returns to the chat")
+
+    def raw_prompt_text(self) -> str:
+        settings = self.pane.a
+        draft = self.query_one(ChatInput).text.strip()
+        messages = self.conversations[0].messages()
+        if draft:
+            messages = [*messages, {"role": "user", "content": draft}]
+        bos, eos = special_tokens(settings.model)
+        template = model_chat_template(settings.model)
+        if template is None:
+            note = (
+                "The model has no chat template here (remote, or a base model): this is the "
+                "Magicoder training prompt from magitui's prompt module."
+            )
+        elif template == CHAT_TEMPLATE:
+            note = "The model's chat template is the training prompt: the server sends this."
+        else:
+            note = (
+                "The model has its own chat template (not magitui's); the server formats with "
+                "that. Shown: the Magicoder training prompt, for comparison."
+            )
+        return f"{note}\n{'─' * 40}\n{render_chat(messages, bos, eos)}"
+
+    def _hide_raw(self) -> None:
+        raw = self.query_one("#chat-raw")
+        if not raw.display:
+            return
+        refocus = raw.has_focus
+        raw.display = False
+        log = self.query_one("#chat-log")
+        log.display = True
+        if refocus:
+            log.focus()
+
+    def action_settings(self) -> None:
+        if self.streaming:
+            return
+        self.app.push_screen(
+            ChatSettingsScreen(self.pane, self.endpoints, self.api_key), self._settings_chosen
+        )
+
+    def _settings_chosen(self, result: PaneSettings | None) -> None:
+        if result is None:
+            return
+        self._chosen = True
+        had_b = self.pane.b is not None
+        self._set_pane(result)
+        if result.b is not None and not had_b:
+            self.compare = True
+            self.conversations[1].turns = copy.deepcopy(self.conversations[0].turns)
+        if result.b is None:
+            self.compare = False
+        self._show_header()
+
+    def action_toggle_compare(self) -> None:
+        if self.streaming:
+            return
+        if self.pane.b is None:
+            self.notify("Set endpoint B first (o, then the B fields).", title="A/B compare")
+            self.action_settings()
+            return
+        self.compare = not self.compare
+        if self.compare:
+            # B starts from A's history, so both answer the next prompt in the same context.
+            self.conversations[1].turns = copy.deepcopy(self.conversations[0].turns)
+        self._show_header()
+
+    def action_save(self) -> None:
+        if self.streaming:
+            return
+        if not self.conversations[0].turns:
+            self.notify("Nothing to save yet.", severity="warning")
+            return
+        saved = []
+        for index, conversation in enumerate(self.conversations[: 2 if self.compare else 1]):
+            suffix = "" if index == 0 else "-b"
+            base = transcript_path(self.ctx.workspace, self.run_name)
+            json_path = base.with_name(base.stem + suffix + ".json")
+            conversation.save(json_path)
+            conversation.save(json_path.with_suffix(".md"))
+            saved.append(json_path)
+        names = ", ".join(path.name for path in saved)
+        self.notify(f"Saved {names} (+ .md) in {saved[0].parent}", title="Transcript saved")
+
+    def action_load(self) -> None:
+        if self.streaming:
+            return
+        folder = chats_dir(self.ctx.workspace, self.run_name)
+        paths = list_transcripts(self.ctx.workspace, self.run_name)
+        if not paths:
+            self.notify(f"No saved chats in {folder} yet (w saves one).", severity="warning")
+            return
+        self.app.push_screen(TranscriptPickerScreen(folder, paths), self._transcript_chosen)
+
+    async def _transcript_chosen(self, path: Path | None) -> None:
+        if path is not None:
+            await self.load_transcript(path)
+
+    async def load_transcript(self, path: Path) -> None:
+        try:
+            conversation = Conversation.load(path)
+        except ChatError as exc:
+            self.notify(str(exc), title="Not loaded", severity="error")
+            return
+        self._chosen = True
+        self.compare = False
+        self._set_pane(PaneSettings(conversation.settings, self.pane.b))
+        self.conversations[0] = conversation
+        await self._clear_log()
+        turns = conversation.turns
+        log = self.query_one("#chat-log", VerticalScroll)
+        for user, answer in zip(turns[0::2], turns[1::2], strict=False):
+            exchange = Exchange(user["content"], [self._label(0)])
+            await log.mount(exchange)
+            await exchange.answers[0].show_saved(answer["content"])
+        self.query_one("#chat-empty").display = not turns
+        log.scroll_end(animate=False)
+        self._status("loaded $name", name=path.name)
+        self._show_header()
+
+    async def action_new_chat(self) -> None:
+        if self.streaming:
+            return
+        for conversation in self.conversations:
+            conversation.turns.clear()
+        await self._clear_log()
+        self.query_one("#chat-empty").display = True
+        self._status("new chat")
+        self._show_header()
+
+    # ---- state -----------------------------------------------------------------------------
+    def _set_pane(self, pane: PaneSettings) -> None:
+        self.pane = pane
+        # Settings change the next turns; the history stays.
+        self.conversations[0].settings = pane.a
+        b = pane.b_settings
+        if b is not None:
+            if len(self.conversations) < 2:
+                self.conversations.append(Conversation(b))
+            else:
+                self.conversations[1].settings = b
+        else:
+            del self.conversations[1:]
+
+    def _label(self, index: int) -> str:
+        settings = self.conversations[index].settings
+        tag = "AB"[index] + " · " if self.compare else ""
+        return f"{tag}{_short_model(settings.model)}"
+
+    def _exchanges(self) -> list[Exchange]:
+        return list(self.query(Exchange))
+
+    def _last_answer(self) -> AnswerView | None:
+        exchanges = self._exchanges()
+        return exchanges[-1].answers[0] if exchanges else None
+
+    def _has_answer(self) -> bool:
+        return bool(self._exchanges()) and bool(self.conversations[0].turns)
+
+    def _cut_at_length(self) -> bool:
+        answer = self._last_answer()
+        return bool(answer and answer.stats and answer.stats.finish_reason == "length")
+
+    async def _clear_log(self) -> None:
+        await self.query_one("#chat-log").query(".chat-exchange, .chat-error").remove()
+
+    def _show_header(self) -> None:
+        a = self.pane.a
+        lines = [
+            Content.from_markup(
+                "[b]$tag[/][$accent]$model[/] [$text-muted]@ $url[/]",
+                tag="A " if self.compare else "",
+                model=a.model or "(no model — press o)",
+                url=a.base_url,
+            )
+        ]
+        if self.compare and self.pane.b:
+            lines.append(
+                Content.from_markup(
+                    "[b]B [/][$accent]$model[/] [$text-muted]@ $url[/]",
+                    model=self.pane.b[1],
+                    url=self.pane.b[0],
+                )
+            )
+        turns = len(self.conversations[0].turns) // 2
+        where = f"runs/{self.run_name}/chats" if self.run_name else "chats/"
+        lines.append(
+            Content.from_markup(
+                "[$text-muted]temp $t · top_p $p · max $m · system $s · $n · $w[/]",
+                t=f"{a.temperature:g}",
+                p=f"{a.top_p:g}",
+                m=str(a.max_tokens),
+                s="custom" if a.system else "default",
+                n=f"{turns} turn{'' if turns == 1 else 's'}",
+                w=where,
+            )
+        )
+        self.query_one("#chat-endpoint", Static).update(Content("\n").join(lines))
+
+    def _status(self, markup: str, **values: str) -> None:
+        self.query_one("#chat-status", Static).update(Content.from_markup(markup, **values))
+
+
+def _post(answer: AnswerView, message: Message) -> None:
+    # A thread left behind by a forced stop may outlive the app and its event loop.
+    with contextlib.suppress(RuntimeError):
+        answer.post_message(message)
+
+
+def _short_model(model: str) -> str:
+    # A served checkpoint's name is its path: its last two parts say which run and step.
+    parts = [p for p in model.split("/") if p]
+    return "/".join(parts[-2:]) if len(parts) > 2 else model
+
+
+def _keep_partial(conversation: Conversation, action: Action, text: str, partial_text: str) -> None:
+    """A stopped answer stays in the history as far as it got, as the user saw it."""
+    turns = conversation.turns
+    if action == "send":
+        turns.append({"role": "user", "content": text})
+        turns.append({"role": "assistant", "content": partial_text})
+    elif turns and turns[-1]["role"] == "assistant":
+        turns[-1] = {"role": "assistant", "content": partial_text}
+
+
+def answer_previous(previous: list[str], answer: AnswerView, exchange: Exchange) -> str | None:
+    index = exchange.answers.index(answer)
+    return previous[index] if index < len(previous) else None
+
+
+def _undo_success(conversation: Conversation, action: Action, previous: str | None) -> None:
+    """Take back a side's successful answer when the other side failed."""
+    turns = conversation.turns
+    if action == "send" and len(turns) >= 2:
+        del turns[-2:]
+    elif action == "regenerate" and previous is not None and turns:
+        turns[-1] = {"role": "assistant", "content": previous}

@@ -1,0 +1,152 @@
+"""One exchange in the chat log: the user's message and one streamed answer per endpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Markdown, Static
+from textual.widgets._markdown import MarkdownStream
+
+from magitui_core.chat import TurnStats
+
+
+class UserMessage(Static):
+    def __init__(self, text: str) -> None:
+        super().__init__(Content(text), classes="chat-user")
+        self.text = text
+
+
+def stats_text(stats: TurnStats) -> str:
+    parts = []
+    if stats.first_token_s is not None:
+        parts.append(f"first token {stats.first_token_s:.2f}s")
+    if stats.tokens_per_s is not None:
+        parts.append(f"{stats.tokens_per_s:.1f} tok/s")
+    if stats.completion_tokens is not None:
+        parts.append(f"{stats.completion_tokens} tokens")
+    parts.append(f"finish {stats.finish_reason or '?'}")
+    return " · ".join(parts)
+
+
+class AnswerView(Vertical):
+    """Streams markdown through Markdown.get_stream, which batches writes so a fast server
+    cannot outrun the screen. Chunks arrive as messages posted from the worker thread, so
+    they are rendered in order on the UI thread."""
+
+    @dataclass
+    class Chunk(Message):
+        text: str
+        generation: int
+
+    @dataclass
+    class Ended(Message):
+        """Posted by the worker: the stream finished, failed (error) or was stopped."""
+
+        stats: TurnStats | None
+        generation: int
+        error: str | None = None
+        stopped: bool = False
+
+    @dataclass
+    class Finished(Message):
+        """Bubbles to the screen once the answer is fully rendered."""
+
+        answer: AnswerView
+
+    def __init__(self, label: str) -> None:
+        super().__init__(classes="chat-answer")
+        self.label = label
+        self.text = ""
+        self.streaming = False
+        self.stopped = False
+        self.error: str | None = None
+        self.stats: TurnStats | None = None
+        self._stream: MarkdownStream | None = None
+        # Each stream into this view gets a number; messages from an abandoned one are ignored.
+        self.generation = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content(self.label), classes="chat-answer-label")
+        yield Markdown(classes="chat-answer-body")
+        yield Static(Content("waiting for the first token…"), classes="chat-answer-stats")
+
+    def start(self) -> int:
+        self.generation += 1
+        self.text = ""
+        self.streaming = True
+        self.stopped = False
+        self.error = None
+        self.stats = None
+        self.remove_class("-error")
+        self._stream = Markdown.get_stream(self.query_one(Markdown))
+        return self.generation
+
+    def stop(self) -> None:
+        """Stop showing new text at once; the worker notices at its next chunk."""
+        if self.streaming:
+            self.stopped = True
+            self._set_stats("stopping…")
+
+    async def on_answer_view_chunk(self, message: AnswerView.Chunk) -> None:
+        message.stop()
+        if self.stopped or self._stream is None or message.generation != self.generation:
+            return
+        if not self.text:
+            self._set_stats("streaming…")
+        self.text += message.text
+        await self._stream.write(message.text)
+
+    async def on_answer_view_ended(self, message: AnswerView.Ended) -> None:
+        message.stop()
+        if not self.streaming or message.generation != self.generation:
+            return
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        self.streaming = False
+        self.stats = message.stats
+        if message.error:
+            self.error = message.error
+            self.add_class("-error")
+            self._set_stats(f"error: {message.error}")
+        elif message.stopped or self.stopped:
+            self.stopped = True
+            self._set_stats("stopped")
+        elif message.stats is not None:
+            note = stats_text(message.stats)
+            if message.stats.finish_reason == "length":
+                note += " — cut at max tokens: n continues"
+            self._set_stats(note)
+        self.post_message(self.Finished(self))
+
+    async def show_saved(self, text: str) -> None:
+        """A finished answer from a loaded transcript."""
+        self.text = text
+        await self.query_one(Markdown).update(text)
+        self._set_stats("from transcript")
+
+    def _set_stats(self, text: str) -> None:
+        self.query_one(".chat-answer-stats", Static).update(Content(text))
+
+
+class Exchange(Vertical):
+    """A user's message and its answers: one, or two side by side when comparing A and B."""
+
+    def __init__(self, text: str, labels: list[str]) -> None:
+        super().__init__(classes="chat-exchange")
+        self.user_text = text
+        self.answers = [AnswerView(label) for label in labels]
+
+    def compose(self) -> ComposeResult:
+        from textual.containers import Horizontal
+
+        yield UserMessage(self.user_text)
+        if len(self.answers) == 1:
+            yield self.answers[0]
+        else:
+            with Horizontal(classes="chat-pair"):
+                yield from self.answers
