@@ -1,6 +1,6 @@
 """Render the README's screenshot: the Home screen over a sample workspace, as SVG.
 
-    python docs/screenshot.py   # writes docs/screenshot.svg
+python docs/screenshot.py   # writes docs/screenshot.svg
 """
 
 from __future__ import annotations
