@@ -6,12 +6,17 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 
-def write_text_atomic(path: Path, text: str, mode: int | None = None) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same folder and a rename."""
+@contextlib.contextmanager
+def atomic_writer(path: Path, mode: int | None = None) -> Iterator[TextIO]:
+    """A text handle whose content replaces ``path`` only when the block ends without error.
+
+    The data goes to a temp file in the same folder, is fsynced, then renamed over ``path``.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode is None:
         # mkstemp makes 0600 files; keep an existing file's mode, else the usual 0644.
@@ -23,7 +28,7 @@ def write_text_atomic(path: Path, text: str, mode: int | None = None) -> None:
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -31,6 +36,12 @@ def write_text_atomic(path: Path, text: str, mode: int | None = None) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def write_text_atomic(path: Path, text: str, mode: int | None = None) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same folder and a rename."""
+    with atomic_writer(path, mode) as handle:
+        handle.write(text)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

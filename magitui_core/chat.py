@@ -133,9 +133,10 @@ class ChatClient:
         started = time.monotonic()
         parts: list[str] = []
         try:
-            stream = self._client.chat.completions.create(
+            # Plain role/content dicts: the SDK's TypedDict overloads do not see them as such.
+            stream = self._client.chat.completions.create(  # type: ignore[call-overload]
                 model=settings.model,
-                messages=self.conversation.messages(),  # type: ignore[arg-type]
+                messages=self.conversation.messages(),
                 temperature=settings.temperature,
                 top_p=settings.top_p,
                 max_tokens=settings.max_tokens,

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from magitui_core.credentials import redact_text
+from magitui_core.durations import compact_duration
 from magitui_core.events import JOB_DIR_ENV, EventWriter
 from magitui_core.generation_output import (
     REJECT_REASONS,
@@ -40,7 +41,6 @@ from magitui_core.generation_settings import (
     PAUSE_MARKER,
     GenerationSettings,
     api_key_from,
-    format_eta,
 )
 from magitui_core.prompts import (
     OSS_INSTRUCT_SYSTEM,
@@ -174,7 +174,7 @@ def describe_progress(stats: dict[str, Any]) -> str:
     return (
         f"{stats['done']}/{stats['total']} done · accepted {stats['accepted']} · rejected "
         f"{rejected_text} · in flight {stats['in_flight']} · {stats['requests_per_s']:.1f} req/s"
-        f" · {stats['tokens_per_s']:.0f} tok/s · ETA {format_eta(eta)}"
+        f" · {stats['tokens_per_s']:.0f} tok/s · ETA {compact_duration(eta)}"
         + (" · paused" if stats.get("paused") else "")
     )
 

@@ -135,15 +135,6 @@ class GenerationError(ValueError):
     """Settings or inputs that stop a generation before it starts."""
 
 
-def format_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
-
-
 def api_key_from(env_name: str) -> str | None:
     """The key from the named variable, else the stored credential (never from argv)."""
     value = os.environ.get(env_name)

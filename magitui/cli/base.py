@@ -11,6 +11,7 @@ import click
 
 from magitui_core.config import ConfigError
 from magitui_core.credentials import CredentialsError
+from magitui_core.durations import compact_duration
 from magitui_core.jobs import JobError
 from magitui_core.workspace import WorkspaceError
 
@@ -63,10 +64,4 @@ def fmt_time(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
 
 
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+fmt_duration = compact_duration

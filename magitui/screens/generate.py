@@ -33,6 +33,7 @@ from textual.worker import Worker, WorkerState
 from magitui.job_actions import request_stop
 from magitui.screens.job_list import JobListScreen
 from magitui.widgets.job_table import JobsTable
+from magitui_core.durations import compact_duration
 from magitui_core.generation_jobs import (
     GenerationFollower,
     GenerationView,
@@ -45,7 +46,6 @@ from magitui_core.generation_settings import (
     INPUT_ERRORS,
     GenerationSettings,
     api_key_from,
-    format_eta,
 )
 from magitui_core.jobs import JobInfo
 from magitui_core.teacher_prices import PriceTable, load_prices, prices_path
@@ -255,7 +255,7 @@ class GenerateScreen(JobListScreen):
                 f"in flight {progress.get('in_flight', 0)} · "
                 f"{float(progress.get('requests_per_s') or 0):.1f} req/s · "
                 f"{float(progress.get('tokens_per_s') or 0):.0f} tok/s · "
-                f"ETA {format_eta(progress.get('eta_s')) if job.is_live else '-'}"
+                f"ETA {compact_duration(progress.get('eta_s')) if job.is_live else '-'}"
             )
             cost = self._cost(progress)
             if cost is not None:  # small runs cost fractions of a cent: show them, not $0.00
