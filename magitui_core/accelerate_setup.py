@@ -32,6 +32,11 @@ class AccelerateSettings(BaseModel):
     main_process_port: int = Field(29500, ge=1024, le=65535)
     same_network: bool = True
     rdzv_backend: Literal["static", "c10d"] = "static"
+    # How DeepSpeed starts the ranks on the other machines (accelerate's
+    # deepspeed_multinode_launcher): "standard" is torch's own launcher, run on every machine.
+    multinode_launcher: Literal["standard", "pdsh", "openmpi", "mvapich", "mpich", "nossh"] = (
+        "standard"
+    )
     gpus: int = Field(1, ge=0, description="GPUs on this machine to use (0: CPU only)")
     mixed_precision: Literal["bf16", "fp16", "no"] = "bf16"
     use_deepspeed: bool = True
@@ -132,6 +137,8 @@ def accelerate_config(settings: AccelerateSettings, deepspeed_file: Path) -> dic
             "deepspeed_config_file": str(deepspeed_file),
             "zero3_init_flag": settings.zero_stage == 3 and settings.zero3_init,
         }
+        if settings.num_machines > 1:
+            config["deepspeed_config"]["deepspeed_multinode_launcher"] = settings.multinode_launcher
         # Precision then comes from the DeepSpeed file ("auto" = the training arguments').
         config.pop("mixed_precision")
     return config

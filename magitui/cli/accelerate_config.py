@@ -21,6 +21,12 @@ from magitui_core.accelerate_setup import AccelerateSettings, write_configs
 @click.option("--machine-rank", type=int, default=0, help="This machine's rank (from 0).")
 @click.option("--main-ip", help="IP of the rank-0 machine (several machines only).")
 @click.option("--main-port", type=int, default=29500)
+@click.option(
+    "--multinode-launcher",
+    type=click.Choice(["standard", "pdsh", "openmpi", "mvapich", "mpich", "nossh"]),
+    default="standard",
+    help="How DeepSpeed starts ranks on the other machines (several machines only).",
+)
 @click.option("--gpus", type=int, default=1, help="GPUs to use on this machine (0: CPU).")
 @click.option("--mixed-precision", type=click.Choice(["bf16", "fp16", "no"]), default="bf16")
 @click.option("--deepspeed/--no-deepspeed", default=True)
@@ -36,6 +42,7 @@ def accelerate_config(
     machine_rank: int,
     main_ip: str | None,
     main_port: int,
+    multinode_launcher: str,
     gpus: int,
     mixed_precision: str,
     deepspeed: bool,
@@ -53,6 +60,7 @@ def accelerate_config(
             machine_rank=machine_rank,
             main_process_ip=main_ip,
             main_process_port=main_port,
+            multinode_launcher=multinode_launcher,
             gpus=gpus,
             mixed_precision=mixed_precision,
             use_deepspeed=deepspeed,

@@ -141,3 +141,19 @@ def test_generated_config_launches_real_training(
     assert result.returncode == 0, result.stderr[-3000:]
     assert "done: trained 2 steps" in result.stderr
     assert (isolated / "out" / "final" / "model.safetensors").exists()
+
+
+def test_multi_node_deepspeed_names_its_launcher(tmp_path: Path) -> None:
+    settings = AccelerateSettings(
+        num_machines=2,
+        machine_rank=0,
+        main_process_ip="10.0.0.2",
+        gpus=8,
+        zero_stage=3,
+        multinode_launcher="pdsh",
+    )
+    yaml_path, _ = write_configs(settings, tmp_path)
+    config = load_with_accelerate(yaml_path)
+    assert config.deepspeed_config["deepspeed_multinode_launcher"] == "pdsh"
+    single, _ = write_configs(AccelerateSettings(gpus=1), tmp_path / "single")
+    assert "deepspeed_multinode_launcher" not in load_with_accelerate(single).deepspeed_config
