@@ -395,6 +395,10 @@ class SetupScreen(MagituiScreen):
         self.notify(f"{plan.label} set in the distributed answers.", title="Applied", timeout=4)
 
     # ---- review ----------------------------------------------------------------------------
+    def _first_problem(self) -> str:
+        problems = self.query_one(DistributedStep).problems
+        return problems[0].message if problems else "the answers are incomplete"
+
     @on(ReviewStep.TargetChanged)
     def _target_changed(self, event: ReviewStep.TargetChanged) -> None:
         if event.target is not None:
@@ -407,9 +411,9 @@ class SetupScreen(MagituiScreen):
         inputs = review.inputs()
         settings = self.settings
         if settings is None:
-            problems = self.query_one(DistributedStep).problems
-            first = problems[0].message if problems else "the answers are incomplete"
-            review.show_result(f"Fix the distributed answers first (step 3): {first}", error=True)
+            review.show_result(
+                f"Fix the distributed answers first (step 3): {self._first_problem()}", error=True
+            )
             return
         if inputs.problem:
             review.show_result(inputs.problem, error=True)
@@ -447,9 +451,9 @@ class SetupScreen(MagituiScreen):
         inputs = review.inputs()
         settings = self.settings
         if settings is None:
-            problems = self.query_one(DistributedStep).problems
-            first = problems[0].message if problems else "the answers are incomplete"
-            review.show_result(f"Nothing written — fix step 3 first: {first}", error=True)
+            review.show_result(
+                f"Nothing written — fix step 3 first: {self._first_problem()}", error=True
+            )
             return
         if inputs.target is None:
             review.show_result(inputs.problem, error=True)
