@@ -8,8 +8,12 @@ import random
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from magitui_core.jobs import JobInfo, JobManager
 
 SECRET_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "HF_TOKEN", "HF_TOKEN_PATH")
 
@@ -145,3 +149,16 @@ def tiny_model_server(
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def wait_until_ended(
+    jobs: JobManager, job_id: str, timeout: float, what: str = "the job"
+) -> JobInfo:
+    """Poll a job until it is no longer live; fails the test after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while (info := jobs.get(job_id)).is_live:
+        assert time.monotonic() < deadline, f"{what} did not finish in {timeout:.0f} s"
+        time.sleep(0.2)
+    return info

@@ -18,7 +18,7 @@ from magitui_core.events import read_events
 from magitui_core.job_supervisor import wait_group_empty
 from magitui_core.local_teacher import ENDPOINT_FILE
 from magitui_core.prompts import training_prompt
-from tests.conftest import magitui_cmd
+from tests.conftest import magitui_cmd, wait_until_ended
 from tests.generate.teacher_server import Script, TeacherServer
 
 pytestmark = pytest.mark.slow
@@ -129,10 +129,7 @@ def test_generate_preprocess_train_serve_chat(isolated: Path, tiny_model: Path) 
         "--detach",
     ).stdout.strip()
     jobs = open_context().jobs
-    deadline = time.monotonic() + 300
-    while (job := jobs.get(job_id)).is_live:
-        assert time.monotonic() < deadline, "training did not finish"
-        time.sleep(0.5)
+    job = wait_until_ended(jobs, job_id, 300, "training")
     assert job.state.value == "succeeded", "\n".join(job.tail(40))
     timings["train"] = time.monotonic() - started
     events = read_events(job.events_path)

@@ -4,13 +4,13 @@ lines those failures print (recorded on GPU machines)."""
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from magitui_core.jobs import JobManager
 from magitui_core.train_diagnosis import diagnose
+from tests.conftest import wait_until_ended
 
 RECORDED = {
     "adafactor": (
@@ -84,10 +84,7 @@ def test_a_real_run_on_raw_data_is_diagnosed(
             str(tmp_path / "out"),
         ]
     )
-    deadline = time.monotonic() + 120
-    while (info := jobs.get(job.id)).is_live:
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    info = wait_until_ended(jobs, job.id, 120, "training")
     diagnosis = diagnose(info.tail(40))
     assert diagnosis is not None
     assert diagnosis.fix == "format it first: magitui preprocess IN.jsonl --out train.jsonl"

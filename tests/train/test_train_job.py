@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -13,15 +12,12 @@ from magitui_core.events import read_events
 from magitui_core.jobs import JobInfo, JobManager
 from magitui_core.prompts import training_prompt
 from magitui_core.train import RUN_CARD
+from tests.conftest import wait_until_ended
 
 
 def train_job(jobs: JobManager, *args: str, timeout: float = 180) -> JobInfo:
     job = jobs.start([sys.executable, "-m", "magitui_core.train", *args], kind="train")
-    deadline = time.monotonic() + timeout
-    while (info := jobs.get(job.id)).is_live:
-        assert time.monotonic() < deadline, "training did not finish"
-        time.sleep(0.2)
-    return info
+    return wait_until_ended(jobs, job.id, timeout, "training")
 
 
 def test_training_job_writes_events_checkpoints_and_a_servable_model(
@@ -148,10 +144,7 @@ def test_two_process_ddp_under_accelerate_writes_events_once(
         "4",
     ]
     job = jobs.start(command, kind="train")
-    deadline = time.monotonic() + 300
-    while (info := jobs.get(job.id)).is_live:
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
+    info = wait_until_ended(jobs, job.id, 300, "DDP training")
     assert info.state.value == "succeeded", "\n".join(info.tail(40))
     events = read_events(info.events_path)
     (begin,) = [e for e in events if e["type"] == "progress"]
@@ -215,10 +208,7 @@ def test_deepspeed_zero_with_cpu_offload(
         "3",
     ]
     job = jobs.start(command, kind="train")
-    deadline = time.monotonic() + 540
-    while (info := jobs.get(job.id)).is_live:
-        assert time.monotonic() < deadline, "DeepSpeed training did not finish"
-        time.sleep(1)
+    info = wait_until_ended(jobs, job.id, 540, "DeepSpeed training")
     assert info.state.value == "succeeded", "\n".join(info.tail(40))
     assert [e["step"] for e in read_events(info.events_path) if e["type"] == "metric"] == [1, 2, 3]
     from transformers import AutoModelForCausalLM
