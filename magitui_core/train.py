@@ -178,11 +178,23 @@ def run(settings: TrainSettings, writer: EventWriter | None) -> Path:
     return final_dir
 
 
+def close_distributed(wait_for_all: bool) -> None:
+    """Leave the process group explicitly: a rank that exits with gloo's threads still
+    running dies with "terminate called without an active exception" (SIGABRT)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        if wait_for_all:
+            dist.barrier()  # every rank is done saving before any of them leaves
+        dist.destroy_process_group()
+
+
 def main(argv: list[str] | None = None) -> int:
     settings = parse_settings(argv)
     writer = EventWriter.for_current_job() if is_main_process() else None
     try:
         run(settings, writer)
+        close_distributed(wait_for_all=True)
     except DataFileError as exc:
         print(f"magitui: {exc}", file=sys.stderr, flush=True)
         if writer is not None:
