@@ -1,5 +1,6 @@
-"""Chat pane figures: does rendering keep up with a 200 tokens/s stream, and what does the pane
-add to the time to first token compared with the raw openai client on the same server?
+"""Chat pane figures: does rendering keep up with a 200 tokens/s stream, what does the pane
+add to the time to first token compared with the raw openai client on the same server, and how
+soon does ChatClient.close() (Escape) end a stream whose server has gone silent?
 
 A scripted OpenAI-compatible server on 127.0.0.1 streams a markdown answer (prose, lists,
 code blocks) at a fixed token rate. The pane runs headless (Textual's run_test), so the
@@ -214,6 +215,37 @@ async def pane_figures(base_url: str, log: StreamLog, args: argparse.Namespace) 
     return figures
 
 
+def stop_latency(runs: int) -> list[float]:
+    """Seconds from ChatClient.close() to the end of a stream stalled mid-answer."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from magitui_core.chat import ChatClient, ChatSettings, ChatStopped, Conversation
+    from tests.chat.scripted_server import Script, ScriptedServer, scripted_server
+
+    times = []
+    for _ in range(runs):
+        server: ScriptedServer
+        with scripted_server(Script(["Partial ", "never"], stall=True)) as server:
+            client = ChatClient(Conversation(ChatSettings(server.base_url, "scripted")))
+            ended = threading.Event()
+
+            def read(client: ChatClient, ended: threading.Event) -> None:
+                with contextlib.suppress(ChatStopped):
+                    for _piece in client.send("hi"):
+                        pass
+                ended.set()
+
+            threading.Thread(target=read, args=(client, ended), daemon=True).start()
+            server.stalled.wait(30)
+            time.sleep(0.05)  # the reader is blocked on the silent socket by now
+            started = time.perf_counter()
+            client.close()
+            if ended.wait(30):
+                times.append(time.perf_counter() - started)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=200.0, help="tokens per second")
@@ -233,6 +265,7 @@ def main() -> None:
     pane = asyncio.run(pane_figures(base_url, log, args))
     raw = raw_client_ttft(base_url, args.ttft_runs)
     server.shutdown()
+    stops = stop_latency(args.ttft_runs)
 
     chars_per_token = len("".join(tokens(args.tokens))) / args.tokens
     sample = pane["sample"]
@@ -262,6 +295,12 @@ def main() -> None:
     print(
         f"  chat pane, first turn    {pane['cold_ttft'] * 1000:7.1f} ms   (opens the HTTP client)"
     )
+    print(f"stop a stream stalled mid-answer (ChatClient.close), {len(stops)} of {args.ttft_runs}:")
+    if stops:
+        print(
+            f"  median {statistics.median(stops) * 1000:.1f} ms, max {max(stops) * 1000:.1f} ms "
+            "from close() to the stream's end"
+        )
 
 
 if __name__ == "__main__":

@@ -9,8 +9,12 @@ from pathlib import Path
 import click
 
 from magitui_core.chat import ChatClient, ChatError, ChatSettings, Conversation, TurnStats
+from magitui_core.chat_format import PROMPT_FORMATS
 
-REPL_HELP = "/exit quits · /reset forgets the conversation · /regen answers again · /save FILE"
+REPL_HELP = (
+    "/exit quits · /reset forgets the conversation · /regen answers again · "
+    "/more continues a cut answer · /save FILE"
+)
 
 
 def _stats_line(stats: TurnStats) -> str:
@@ -20,7 +24,7 @@ def _stats_line(stats: TurnStats) -> str:
     if stats.tokens_per_s is not None:
         parts.append(f"{stats.tokens_per_s:.1f} tok/s")
     if stats.finish_reason == "length":
-        parts.append("cut at --max-tokens")
+        parts.append("cut at --max-tokens (/more continues in the REPL)")
     return " · ".join(parts)
 
 
@@ -29,6 +33,13 @@ def _stream(chunks: object) -> None:
         sys.stdout.write(piece)
         sys.stdout.flush()
     sys.stdout.write("\n")
+
+
+def _show_prompt(client: ChatClient) -> None:
+    if client.last_prompt is None:
+        click.secho("(prompt formatted by the server's chat template)", err=True, dim=True)
+        return
+    click.secho(f"--- raw prompt sent ---\n{client.last_prompt}\n--- end ---", err=True, dim=True)
 
 
 @click.command("chat", context_settings={"show_default": True})
@@ -41,6 +52,16 @@ def _stream(chunks: object) -> None:
 @click.option("--temperature", type=float, default=0.2)
 @click.option("--top-p", type=float, default=0.95)
 @click.option("--max-tokens", type=int, default=1024)
+@click.option(
+    "--prompt-format",
+    type=click.Choice(PROMPT_FORMATS),
+    default="template",
+    help="template: the server's chat template; magicoder: the Magicoder training prompt, "
+    "rendered here and sent to the completions API (for a model without a chat template).",
+)
+@click.option(
+    "--show-prompt", is_flag=True, help="Print the exact raw prompt sent to stderr (magicoder)."
+)
 @click.option("--api-key-env", default="OPENAI_API_KEY", help="Variable holding the API key.")
 @click.option(
     "--save", type=click.Path(path_type=Path), help="Write the transcript (.json or .md)."
@@ -53,6 +74,8 @@ def chat(
     temperature: float,
     top_p: float,
     max_tokens: int,
+    prompt_format: str,
+    show_prompt: bool,
     api_key_env: str,
     save: Path | None,
 ) -> None:
@@ -64,6 +87,7 @@ def chat(
         temperature=temperature,
         top_p=top_p,
         max_tokens=max_tokens,
+        prompt_format=prompt_format,
     )
     client = ChatClient(Conversation(settings), api_key=os.environ.get(api_key_env))
     if prompt is not None:
@@ -71,6 +95,8 @@ def chat(
             _stream(client.send(prompt))
         except ChatError as exc:
             raise click.ClickException(str(exc)) from None
+        if show_prompt:
+            _show_prompt(client)
         click.secho(_stats_line(client.last), err=True, dim=True)
         if save:
             client.conversation.save(save)
@@ -96,7 +122,14 @@ def chat(
             click.secho(f"saved {client.conversation.save(target)}", err=True, dim=True)
             continue
         try:
-            _stream(client.regenerate() if text == "/regen" else client.send(text))
+            if text == "/regen":
+                _stream(client.regenerate())
+            elif text == "/more":
+                _stream(client.continue_last())
+            else:
+                _stream(client.send(text))
+            if show_prompt:
+                _show_prompt(client)
             click.secho(_stats_line(client.last), err=True, dim=True)
         except ChatError as exc:
             click.secho(f"error: {exc}", err=True, fg="red")

@@ -1,6 +1,10 @@
 """Chat: talk to any OpenAI-compatible endpoint (a served checkpoint, vLLM, OpenAI), stream
 markdown answers, and compare two endpoints side by side on the same prompt.
 
+Which endpoint: the first server job or configured teacher found, unless one is given —
+``ChatScreen(endpoint=Endpoint(...))`` or ``select_endpoint(base_url, model)`` (as `magitui demo`
+does after serving a model).
+
 The screen routes: each answer streams into its own AnswerView from a thread worker running
 magitui_core.chat.ChatClient (the same client as `magitui chat`). Single-letter keys act only
 while the prompt box is not focused, so typing never triggers them.
@@ -30,30 +34,36 @@ from magitui.widgets.chat_input import ChatInput
 from magitui.widgets.chat_message import AnswerView, Exchange
 from magitui.widgets.chat_settings import ChatSettingsScreen, PaneSettings
 from magitui.widgets.chat_transcripts import TranscriptPickerScreen
-from magitui_core.chat import ChatError, ChatSettings, Conversation
+from magitui_core.chat import ChatError, ChatSettings, Conversation, TurnStats
 from magitui_core.chat_endpoints import (
     Endpoint,
     chats_dir,
     known_endpoints,
     list_transcripts,
     model_chat_template,
-    special_tokens,
     transcript_path,
 )
-from magitui_core.prompts import CHAT_TEMPLATE, render_chat
+from magitui_core.chat_format import (
+    PROMPT_FORMATS,
+    lacks_chat_template,
+    magicoder_prompt,
+    template_prompt,
+    tokenizer_adds_bos,
+)
+from magitui_core.prompts import CHAT_TEMPLATE
 
 if TYPE_CHECKING:
     from magitui_core.chat import ChatClient
 
 FORCE_STOP_AFTER_S = 2.0
-CONTINUE_PROMPT = "Continue exactly where your last answer stopped."
 DEFAULT_URL = "http://127.0.0.1:8000/v1"
 HINT = (
     "No messages yet. Press Enter (or i) to type, then Enter to send.\n"
     "Outside the box (Esc leaves it): o model & settings · b compare A/B · r regenerate · "
-    "e edit last · n continue · y copy code · p raw prompt · w save · l load · x new chat"
+    "e edit last · n continue · y copy code · p raw prompt · f prompt format · w save · l load · "
+    "x new chat · ? all keys"
 )
-MORE_KEYS = "w save · l load · p raw prompt · x new chat"
+MORE_KEYS = "w save · l load · p raw prompt · f format · x new chat"
 # Actions bound to plain letters: off while the prompt box has focus, where letters are text.
 LETTER_ACTIONS = frozenset(
     {
@@ -68,6 +78,7 @@ LETTER_ACTIONS = frozenset(
         "save",
         "load",
         "new_chat",
+        "prompt_format",
     }
 )
 
@@ -81,10 +92,11 @@ BUSY_WHILE_STREAMING = frozenset(
         "settings",
         "toggle_compare",
         "save",
+        "prompt_format",
     }
 )
 
-Action = Literal["send", "regenerate"]
+Action = Literal["send", "regenerate", "continue"]
 
 
 def last_code_block(text: str) -> str | None:
@@ -115,11 +127,17 @@ class ChatScreen(MagituiScreen):
         Binding("p", "raw_prompt", "Raw prompt", show=False),
         Binding("l", "load", "Load", show=False),
         Binding("x", "new_chat", "New chat", show=False),
+        Binding("f", "prompt_format", "Prompt format", show=False),
     ]
 
     def __init__(
-        self, name: str | None = None, id: str | None = None, classes: str | None = None
+        self,
+        endpoint: Endpoint | None = None,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
     ) -> None:
+        """``endpoint``: talk to it from the start, rather than to the first one found."""
         super().__init__(name=name, id=id, classes=classes)
         self.pane = PaneSettings(ChatSettings(DEFAULT_URL, ""))
         self.compare = False
@@ -136,6 +154,10 @@ class ChatScreen(MagituiScreen):
         self._sides = 1
         # One client per conversation and endpoint: its HTTP connection is reused across turns.
         self._clients: dict[tuple[int, str, str | None], ChatClient] = {}
+        self._streaming_clients: dict[AnswerView, ChatClient] = {}  # what Escape cuts
+        self._previous_stats: list[TurnStats | None] = []
+        if endpoint is not None:
+            self.select_endpoint(endpoint.base_url, endpoint.model)
 
     # ---- layout ----------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -177,10 +199,29 @@ class ChatScreen(MagituiScreen):
     def _found(self, endpoints: list[Endpoint], run: str | None, api_key: str | None) -> None:
         self.endpoints, self.run_name, self.api_key = endpoints, run, api_key
         if endpoints and not self._chosen:
-            first = endpoints[0]
-            a = dataclasses.replace(self.pane.a, base_url=first.base_url, model=first.model)
-            self._set_pane(PaneSettings(a))
+            self._use_endpoint(endpoints[0].base_url, endpoints[0].model, None)
         self._show_header()
+
+    def select_endpoint(self, base_url: str, model: str, prompt_format: str | None = None) -> None:
+        """Talk to ``model`` at ``base_url`` from the next turn on; endpoints found later do not
+        replace it. ``prompt_format`` None: magicoder for a model folder here without a chat
+        template (a base model), else the model's template."""
+        if prompt_format is not None and prompt_format not in PROMPT_FORMATS:
+            raise ValueError(
+                f"prompt format {prompt_format!r} — use one of {', '.join(PROMPT_FORMATS)}"
+            )
+        self._chosen = True
+        self._use_endpoint(base_url, model, prompt_format)
+        if self.is_mounted:
+            self._show_header()
+
+    def _use_endpoint(self, base_url: str, model: str, prompt_format: str | None) -> None:
+        if prompt_format is None:
+            prompt_format = "magicoder" if lacks_chat_template(model) else "template"
+        a = dataclasses.replace(
+            self.pane.a, base_url=base_url, model=model, prompt_format=prompt_format
+        )
+        self._set_pane(PaneSettings(a, self.pane.b))
 
     # ---- keys ------------------------------------------------------------------------------
     @property
@@ -246,9 +287,10 @@ class ChatScreen(MagituiScreen):
         labels = [self._label(index) for index in range(len(sides))]
         log = self.query_one("#chat-log", VerticalScroll)
         previous: list[str] = []
-        if action == "regenerate":
+        if action != "send":
             exchange = self._exchanges()[-1]
             previous = [answer.text for answer in exchange.answers]
+            self._previous_stats = [answer.stats for answer in exchange.answers]
         else:
             exchange = Exchange(text, labels)
             self.query_one("#chat-empty").display = False
@@ -266,7 +308,12 @@ class ChatScreen(MagituiScreen):
         self, action: Action, text: str, exchange: Exchange, sides: list[Conversation]
     ) -> None:
         for answer, conversation in zip(exchange.answers, sides, strict=False):
-            generation = answer.start()
+            if action == "continue":
+                if not _cut(answer):
+                    continue  # in A/B, only a side that was cut carries on
+                generation = answer.resume()
+            else:
+                generation = answer.start()
             self._live.add(answer)
             # A daemon thread, not a Textual worker: the app waits for its workers on exit, and
             # a stream stalled in a blocking read (left behind by Escape) must not hold it up.
@@ -290,12 +337,18 @@ class ChatScreen(MagituiScreen):
         """Runs in a thread: the openai client is synchronous."""
         parts: list[str] = []
         stopped = False
+        before = ""  # a continued answer's text so far
         try:
             client = self._client_for(conversation)
-            chunks = cast(
-                "Generator[str, None, None]",
-                client.send(text) if action == "send" else client.regenerate(),
-            )
+            self._streaming_clients[answer] = client
+            if action == "send":
+                stream = client.send(text)
+            elif action == "regenerate":
+                stream = client.regenerate()
+            else:
+                before = conversation.turns[-1]["content"]
+                stream = client.continue_last()
+            chunks = cast("Generator[str, None, None]", stream)
             try:
                 for piece in chunks:
                     if self._stop.is_set():
@@ -309,12 +362,14 @@ class ChatScreen(MagituiScreen):
             if not self._stop.is_set():
                 _post(answer, AnswerView.Ended(None, generation, error=str(exc)))
                 return
-            stopped = True  # a stalled stream cut by a forced stop: a stop, not an error
+            stopped = True  # a stream cut by Escape (ChatClient.close): a stop, not an error
         except Exception as exc:  # unexpected: shown inline, so the pane stays usable
             _post(answer, AnswerView.Ended(None, generation, error=f"{type(exc).__name__}: {exc}"))
             return
+        finally:
+            self._streaming_clients.pop(answer, None)
         if stopped:
-            _keep_partial(conversation, action, text, "".join(parts))
+            _keep_partial(conversation, action, text, before + "".join(parts))
         stats = None if stopped else client.last
         _post(answer, AnswerView.Ended(stats, generation, stopped=stopped))
 
@@ -331,8 +386,11 @@ class ChatScreen(MagituiScreen):
         self._stop.set()
         for answer in self._live:
             answer.stop()
+            client = self._streaming_clients.get(answer)
+            if client is not None:
+                client.close()  # cuts the stream even when the server has gone silent
         self._status("[b $warning]stopping[/] — the partial answer is kept")
-        # A stream stops at its next chunk; one stalled on a silent server is cut instead.
+        # A request still waiting for the server's first bytes cannot be cut: left behind.
         self.set_timer(FORCE_STOP_AFTER_S, self._force_stop)
 
     def _force_stop(self) -> None:
@@ -394,9 +452,10 @@ class ChatScreen(MagituiScreen):
                 box.text = text  # the prompt is not lost
             box.focus()
         else:
-            for answer, old in zip(exchange.answers, previous, strict=False):
+            olds = zip(exchange.answers, previous, self._previous_stats, strict=False)
+            for answer, old, old_stats in olds:
                 answer.remove_class("-error")
-                await answer.show_saved(old)
+                await answer.show_saved(old, old_stats, note="as before")
         await log.mount(Static(Content(f"⚠ {message}"), classes="chat-error"))
         log.scroll_end(animate=False)
         where = "the prompt is back in the box" if action == "send" else "the answers are as before"
@@ -411,9 +470,25 @@ class ChatScreen(MagituiScreen):
         await self.start_turn("regenerate", exchange.user_text)
 
     async def action_continue(self) -> None:
+        """Extend the cut answer itself: the model carries on from its last word."""
         if self.streaming or not self._cut_at_length():
             return
-        await self.start_turn("send", CONTINUE_PROMPT)
+        await self.start_turn("continue", "")
+
+    def action_prompt_format(self) -> None:
+        if self.streaming:
+            return
+        a = self.pane.a
+        chosen = "magicoder" if a.prompt_format == "template" else "template"
+        self._set_pane(PaneSettings(dataclasses.replace(a, prompt_format=chosen), self.pane.b))
+        self._chosen = True
+        if chosen == "magicoder":
+            self._status("prompt format [b]magicoder[/] — the training prompt, sent as raw text")
+        else:
+            self._status("prompt format [b]template[/] — the server's chat template formats it")
+        if self.query_one("#chat-raw").display:
+            self.query_one("#chat-raw-text", Static).update(self.raw_prompt_text())
+        self._show_header()
 
     async def action_edit_last(self) -> None:
         if self.streaming or not self._has_answer():
@@ -454,26 +529,42 @@ class ChatScreen(MagituiScreen):
         self._status("raw prompt — p again returns to the chat")
 
     def raw_prompt_text(self) -> str:
+        """The text the model gets: with a draft, what Enter will send; else the last raw
+        request sent (magicoder format, or a continue), else the conversation so far."""
         settings = self.pane.a
+        model = settings.model
         draft = self.query_one(ChatInput).text.strip()
         messages = self.conversations[0].messages()
         if draft:
             messages = [*messages, {"role": "user", "content": draft}]
-        bos, eos = special_tokens(settings.model)
-        template = model_chat_template(settings.model)
-        if template is None:
+        client = self._clients.get((id(self.conversations[0]), settings.base_url, self.api_key))
+        bos_note = " The server's tokenizer puts BOS in front." if tokenizer_adds_bos(model) else ""
+        sent = client.last_prompt if client is not None and self.conversations[0].turns else None
+        if not draft and sent is not None:
+            note = f"Exactly the text of the last request, sent to the completions API.{bos_note}"
+            return _raw_view(note, sent)
+        if settings.prompt_format == "magicoder":
             note = (
-                "The model has no chat template here (remote, or a base model): this is the "
-                "Magicoder training prompt from magitui's prompt module."
+                "Prompt format magicoder: the Magicoder training prompt from magitui's prompt "
+                f"module, sent exactly as shown to the completions API.{bos_note}"
             )
-        elif template == CHAT_TEMPLATE:
+            return _raw_view(note, magicoder_prompt(messages, model))
+        template = model_chat_template(model)
+        rendered = template_prompt(messages, model) if template is not None else None
+        if template is None or rendered is None:
+            note = (
+                "The server formats this with the model's chat template, which is not here "
+                "(remote), or there is none (a base model: press f for the magicoder format). "
+                "Shown: the Magicoder training prompt, for comparison."
+            )
+            return _raw_view(note, magicoder_prompt(messages, model))
+        if template == CHAT_TEMPLATE:
             note = "The model's chat template is the training prompt: the server sends this."
         else:
             note = (
-                "The model has its own chat template (not magitui's); the server formats with "
-                "that. Shown: the Magicoder training prompt, for comparison."
+                "The model's own chat template (not magitui's), rendered here as the server does."
             )
-        return f"{note}\n{'─' * 40}\n{render_chat(messages, bos, eos)}"
+        return _raw_view(note, rendered)
 
     def _hide_raw(self) -> None:
         raw = self.query_one("#chat-raw")
@@ -612,8 +703,8 @@ class ChatScreen(MagituiScreen):
         return bool(self._exchanges()) and bool(self.conversations[0].turns)
 
     def _cut_at_length(self) -> bool:
-        answer = self._last_answer()
-        return bool(answer and answer.stats and answer.stats.finish_reason == "length")
+        exchanges = self._exchanges()
+        return bool(exchanges) and any(_cut(answer) for answer in exchanges[-1].answers)
 
     async def _clear_log(self) -> None:
         await self.query_one("#chat-log").query(".chat-exchange, .chat-error").remove()
@@ -622,10 +713,12 @@ class ChatScreen(MagituiScreen):
         a = self.pane.a
         lines = [
             Content.from_markup(
-                "[b]$tag[/][$accent]$model[/] [$text-muted]@ $url[/]",
+                "[b]$tag[/][$accent]$model[/] [$text-muted]@ $url[/][b $warning]$fmt[/]",
                 tag="A " if self.compare else "",
                 model=a.model or "(no model — press o)",
                 url=a.base_url,
+                # The default (the model's own template) goes unsaid; f switches.
+                fmt=" · magicoder prompt" if a.prompt_format == "magicoder" else "",
             )
         ]
         if self.compare and self.pane.b:
@@ -653,6 +746,14 @@ class ChatScreen(MagituiScreen):
 
     def _status(self, markup: str, **values: str) -> None:
         self.query_one("#chat-status", Static).update(Content.from_markup(markup, **values))
+
+
+def _cut(answer: AnswerView) -> bool:
+    return answer.stats is not None and answer.stats.finish_reason == "length"
+
+
+def _raw_view(note: str, text: str) -> str:
+    return f"{note}\n{'─' * 40}\n{text}"
 
 
 def _post(answer: AnswerView, message: Message) -> None:
@@ -687,5 +788,5 @@ def _undo_success(conversation: Conversation, action: Action, previous: str | No
     turns = conversation.turns
     if action == "send" and len(turns) >= 2:
         del turns[-2:]
-    elif action == "regenerate" and previous is not None and turns:
+    elif action != "send" and previous is not None and turns:
         turns[-1] = {"role": "assistant", "content": previous}

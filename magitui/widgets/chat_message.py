@@ -32,6 +32,13 @@ def stats_text(stats: TurnStats) -> str:
     return " · ".join(parts)
 
 
+def finished_note(stats: TurnStats) -> str:
+    note = stats_text(stats)
+    if stats.finish_reason == "length":
+        note += " — cut at max tokens: n continues"
+    return note
+
+
 class AnswerView(Vertical):
     """Streams markdown through Markdown.get_stream, which batches writes so a fast server
     cannot outrun the screen. Chunks arrive as messages posted from the worker thread, so
@@ -75,14 +82,21 @@ class AnswerView(Vertical):
         yield Static(Content("waiting for the first token…"), classes="chat-answer-stats")
 
     def start(self) -> int:
-        self.generation += 1
+        """Stream a new answer into the view; returns the stream's number."""
         self.text = ""
+        return self.resume()
+
+    def resume(self) -> int:
+        """Stream more text onto the answer shown (continue): the text so far stays."""
+        self.generation += 1
         self.streaming = True
         self.stopped = False
         self.error = None
         self.stats = None
         self.remove_class("-error")
         self._stream = Markdown.get_stream(self.query_one(Markdown))
+        if self.text:
+            self._set_stats("continuing…")
         return self.generation
 
     def stop(self) -> None:
@@ -117,17 +131,17 @@ class AnswerView(Vertical):
             self.stopped = True
             self._set_stats("stopped")
         elif message.stats is not None:
-            note = stats_text(message.stats)
-            if message.stats.finish_reason == "length":
-                note += " — cut at max tokens: n continues"
-            self._set_stats(note)
+            self._set_stats(finished_note(message.stats))
         self.post_message(self.Finished(self))
 
-    async def show_saved(self, text: str) -> None:
-        """A finished answer from a loaded transcript."""
+    async def show_saved(
+        self, text: str, stats: TurnStats | None = None, note: str = "from transcript"
+    ) -> None:
+        """A finished answer: from a loaded transcript, or put back after a failed redo."""
         self.text = text
+        self.stats = stats
         await self.query_one(Markdown).update(text)
-        self._set_stats("from transcript")
+        self._set_stats(finished_note(stats) if stats is not None else note)
 
     def _set_stats(self, text: str) -> None:
         self.query_one(".chat-answer-stats", Static).update(Content(text))

@@ -1,4 +1,5 @@
-"""The Chat settings dialog: endpoints A (and B for compare), system prompt, sampling.
+"""The Chat settings dialog: endpoints A (and B for compare), system prompt, sampling, and the
+prompt format (the model's chat template, or the Magicoder training prompt).
 
 Known endpoints (running server jobs, the configured teacher, OPENAI_BASE_URL) and the models
 an endpoint serves (its /v1/models) are listed below the fields; Enter on one fills the
@@ -19,6 +20,7 @@ from textual.widgets.option_list import Option
 
 from magitui_core.chat import ChatSettings
 from magitui_core.chat_endpoints import Endpoint, EndpointError, served_models
+from magitui_core.chat_format import PROMPT_FORMATS
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,10 @@ FIELDS = (
     ("temperature", "Temperature"),
     ("top-p", "Top p"),
     ("max-tokens", "Max tokens"),
+    ("prompt-format", "Format"),  # the prompt format: template or magicoder
 )
+
+PLACEHOLDERS = {"prompt-format": "template (the model's chat template) or magicoder"}
 
 
 def parse_settings(values: dict[str, str]) -> PaneSettings | str:
@@ -69,8 +74,16 @@ def parse_settings(values: dict[str, str]) -> PaneSettings | str:
         return "B needs both a base URL and a model (or neither, to chat with A alone)"
     if url_b and not url_b.startswith(("http://", "https://")):
         return f"B base URL {url_b!r} — must start with http:// or https://"
+    prompt_format = values.get("prompt-format", "template").strip() or "template"
+    if prompt_format not in PROMPT_FORMATS:
+        return (
+            f"prompt format {prompt_format!r} — type template (the model's chat template) "
+            "or magicoder (the training prompt, for a model without one)"
+        )
     system = values["system"].strip() or None
-    settings = ChatSettings(url_a, model_a, system, temperature, top_p, max_tokens)
+    settings = ChatSettings(
+        url_a, model_a, system, temperature, top_p, max_tokens, prompt_format=prompt_format
+    )
     return PaneSettings(settings, (url_b, model_b) if url_b else None)
 
 
@@ -100,6 +113,7 @@ class ChatSettingsScreen(ModalScreen["PaneSettings | None"]):
             "temperature": str(a.temperature),
             "top-p": str(a.top_p),
             "max-tokens": str(a.max_tokens),
+            "prompt-format": a.prompt_format,
         }
         with Vertical(classes="dialog chat-settings") as dialog:
             dialog.border_title = "Chat settings"
@@ -108,7 +122,12 @@ class ChatSettingsScreen(ModalScreen["PaneSettings | None"]):
                 for field_id, label in FIELDS:
                     with Horizontal(classes="chat-field"):
                         yield Label(label, classes="chat-field-label")
-                        yield Input(values[field_id], id=field_id, compact=True)
+                        yield Input(
+                            values[field_id],
+                            placeholder=PLACEHOLDERS.get(field_id, ""),
+                            id=field_id,
+                            compact=True,
+                        )
                 yield Static("", id="settings-error", classes="field-error", markup=False)
                 yield Static("Endpoints and models", classes="chat-picks-title")
                 yield OptionList(id="chat-picks")

@@ -1,14 +1,13 @@
 """The Chat pane: keys that never fight typing, settings, raw prompt, transcripts, code copy;
-and, against a real `transformers serve` on 127.0.0.1 (slow), streaming, stop, regenerate,
-edit-and-resend, inline errors with the prompt restored, continue, and A/B compare."""
+against a scripted loopback server, the magicoder prompt format, continue in place and Escape on
+a stalled stream; and, against a real `transformers serve` on 127.0.0.1 (slow), streaming, stop,
+regenerate, edit-and-resend, inline errors with the prompt restored, continue, and A/B compare."""
 
 from __future__ import annotations
 
 import json
 import socket
-import threading
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,15 @@ from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 
 from magitui.app import MagituiApp
-from magitui.screens.chat import CONTINUE_PROMPT, ChatScreen, last_code_block
+from magitui.screens.chat import ChatScreen, last_code_block
 from magitui.widgets.chat_input import ChatInput
 from magitui.widgets.chat_message import AnswerView, Exchange
 from magitui.widgets.chat_settings import ChatSettingsScreen, parse_settings
 from magitui_core.chat import ChatSettings, Conversation
+from magitui_core.chat_endpoints import Endpoint
 from magitui_core.context import Context, open_context
-from magitui_core.prompts import MAGICODER_SYSTEM
+from magitui_core.prompts import MAGICODER_SYSTEM, render_chat
+from tests.chat.scripted_server import Script, scripted_server
 
 ANSWER_WITH_CODE = (
     "Here you go:\n\n```python\ndef add(a, b):\n    return a + b\n```\n\n"
@@ -138,6 +139,8 @@ def test_settings_refuse_bad_values_in_place_and_apply_good_ones() -> None:
         assert "temperature 7.0 — must be between 0 and 2" in screen_text(pilot.app)
         dialog.query_one("#temperature", Input).value = "0.7"
         dialog.query_one("#system", Input).value = "Be terse."
+        assert dialog.query_one("#prompt-format", Input).value == "template"
+        dialog.query_one("#prompt-format", Input).value = "magicoder"
         dialog.query_one("#url-b", Input).value = "http://127.0.0.1:8001/v1"
         dialog.query_one("#model-b", Input).value = "base-model"
         dialog.query_one("#model-b", Input).focus()
@@ -146,6 +149,8 @@ def test_settings_refuse_bad_values_in_place_and_apply_good_ones() -> None:
         assert pilot.app.screen is screen, screen_text(pilot.app)
         assert screen.pane.a.model == "my-model"
         assert screen.pane.a.temperature == 0.7
+        assert screen.pane.a.prompt_format == "magicoder"
+        assert screen.conversations[1].settings.prompt_format == "magicoder"  # B as well
         assert screen.conversations[0].messages() == [{"role": "system", "content": "Be terse."}]
         assert screen.compare  # setting B turns the comparison on
         text = screen_text(pilot.app)
@@ -166,6 +171,7 @@ def test_parse_settings_names_the_field_and_the_fix() -> None:
         "temperature": "0.2",
         "top-p": "0.95",
         "max-tokens": "64",
+        "prompt-format": "template",
     }
     settings = parse_settings(good)
     assert not isinstance(settings, str)
@@ -178,11 +184,16 @@ def test_parse_settings_names_the_field_and_the_fix() -> None:
         "temperature and top p must be numbers, max tokens a whole number"
     )
     assert "B needs both" in str(parse_settings({**good, "url-b": "http://127.0.0.1:1/v1"}))
+    magicoder = parse_settings({**good, "prompt-format": " magicoder "})
+    assert not isinstance(magicoder, str) and magicoder.a.prompt_format == "magicoder"
+    assert str(parse_settings({**good, "prompt-format": "chatml"})).startswith(
+        "prompt format 'chatml' — type template (the model's chat template) or magicoder"
+    )
 
 
 def test_raw_prompt_shows_the_magicoder_training_prompt_of_the_draft() -> None:
     async def scenario(pilot: Pilot[None]) -> None:
-        await open_chat(pilot)
+        screen = await open_chat(pilot)
         await pilot.press("enter")  # into the box
         await type_text(pilot, "Write add")
         await pilot.press("escape", "p")
@@ -190,7 +201,7 @@ def test_raw_prompt_shows_the_magicoder_training_prompt_of_the_draft() -> None:
         text = screen_text(pilot.app)
         assert MAGICODER_SYSTEM[:40] in text
         assert "@@ Instruction" in text and "Write add" in text and "@@ Response" in text
-        assert "no chat template here" in text
+        assert "which is not here (remote), or there is none" in screen.raw_prompt_text()
         await pilot.press("p")
         assert "No messages yet" in screen_text(pilot.app)
 
@@ -236,69 +247,134 @@ def test_a_loaded_transcript_is_shown_and_its_code_copied(ctx: Context) -> None:
     drive(app, scenario, size=(100, 30))
 
 
-@pytest.fixture
-def stalling_server():  # type: ignore[no-untyped-def]
-    """A loopback server that streams one chunk of an answer and then goes silent."""
-    release = threading.Event()
+def test_escape_cuts_a_stalled_stream(write_config) -> None:  # type: ignore[no-untyped-def]
+    with scripted_server(Script(["Partial ", "never"], stall=True)) as server:
+        with_teacher(write_config, server.base_url, "scripted")
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
+        async def scenario(pilot: Pilot[None]) -> None:
+            screen = await open_chat(pilot)
+            await pilot.press("enter")  # into the box
+            await type_text(pilot, "hi")
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: any(a.text for a in answers(screen)), "a chunk")
+            await pilot.press("escape")
+            # Not settle(): it waits for every worker.
+            await wait_until(pilot, lambda: not screen.streaming and screen._turn is None, "stop")
+            # ChatClient.close() woke the blocked read: the stream's thread has ended, not
+            # been left behind.
+            await wait_until(pilot, lambda: not screen._streaming_clients, "the thread to end")
+            await pilot.pause()
+            (answer,) = answers(screen)
+            assert answer.stopped and answer.error is None
+            assert screen.conversations[0].turns == [
+                {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "Partial "},
+            ]
+            server.script = Script(["Fine"])  # the same client answers the next turn
+            await send(pilot, screen, "again")
+            assert answers(screen)[-1].text == "Fine"
 
-        def do_GET(self) -> None:
-            self._reply("application/json", b'{"object": "list", "data": [{"id": "stuck"}]}')
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            chunk = {
-                "id": "c",
-                "object": "chat.completion.chunk",
-                "created": 0,
-                "model": "stuck",
-                "choices": [{"index": 0, "delta": {"content": "Partial "}, "finish_reason": None}],
-            }
-            self._reply("text/event-stream", b"data: " + json.dumps(chunk).encode() + b"\n\n")
-            release.wait(60)  # silent, as a wedged server is
-
-        def _reply(self, kind: str, body: bytes) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", kind)
-            self.end_headers()
-            self.wfile.write(body)
-            self.wfile.flush()
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    release.set()
-    server.shutdown()
-    server.server_close()
+        drive(MagituiApp(), scenario)
 
 
-def test_escape_stops_even_a_stalled_stream(stalling_server: str, write_config) -> None:  # type: ignore[no-untyped-def]
-    with_teacher(write_config, stalling_server, "stuck")
+def test_continue_extends_the_cut_answer_in_place(write_config) -> None:  # type: ignore[no-untyped-def]
+    with scripted_server(Script(["def add(a, b):"], "length")) as server:
+        with_teacher(write_config, server.base_url, "scripted")
+
+        async def scenario(pilot: Pilot[None]) -> None:
+            screen = await open_chat(pilot)
+            await send(pilot, screen, "Write add")
+            assert "cut at max tokens — n continues" in screen_text(pilot.app)
+            server.script = Script(["\n    return a + b"], "stop")
+            await pilot.press("escape", "n")
+            await turn_done(pilot, screen)
+            (answer,) = answers(screen)  # the same answer, not a new exchange
+            assert answer.text == "def add(a, b):\n    return a + b"
+            assert screen.conversations[0].turns == [
+                {"role": "user", "content": "Write add"},
+                {"role": "assistant", "content": answer.text},
+            ]
+            body = server.bodies()[-1]
+            assert body["continue_final_message"] is True
+            assert body["messages"][-1] == {"role": "assistant", "content": "def add(a, b):"}
+            assert "finish stop" in screen_text(pilot.app)
+            assert not screen.check_action("continue", ())  # nothing cut any more
+            # A server that cannot continue: the answer stays as it was, still continuable.
+            server.script = Script(["Cut"], "length")
+            await send(pilot, screen, "More")
+            server.script = Script(refuse={"continue_final_message"})
+            before = answers(screen)[-1].text
+            await pilot.press("escape", "n")
+            await turn_done(pilot, screen)
+            assert "cannot continue an answer in place" in screen_text(pilot.app)
+            assert answers(screen)[-1].text == before
+            assert screen.conversations[0].turns[-1] == {"role": "assistant", "content": before}
+            assert screen.check_action("continue", ())
+
+        drive(MagituiApp(), scenario, size=(120, 30))
+
+
+def test_magicoder_format_sends_exactly_the_raw_prompt_shown(write_config) -> None:  # type: ignore[no-untyped-def]
+    with scripted_server() as server:
+        with_teacher(write_config, server.base_url, "scripted")
+
+        async def scenario(pilot: Pilot[None]) -> None:
+            screen = await open_chat(pilot)
+            await pilot.press("f")
+            assert screen.pane.a.prompt_format == "magicoder"
+            assert "magicoder prompt" in screen_text(pilot.app)
+            await pilot.press("enter")
+            await type_text(pilot, "Write add")
+            await pilot.press("escape", "p")
+            shown = screen.raw_prompt_text()
+            expected = render_chat([{"role": "user", "content": "Write add"}])
+            assert shown.endswith("\n" + expected) and "sent exactly as shown" in shown
+            await pilot.press("p")
+            await send(pilot, screen, "")  # the draft is still in the box
+            ((path, body),) = server.requests
+            assert path == "/v1/completions" and body["prompt"] == expected
+            await pilot.press("escape", "p")
+            after = screen.raw_prompt_text()
+            assert "Exactly the text of the last request" in after
+            assert after.endswith("\n" + expected)
+            await pilot.press("p", "f")
+            assert screen.pane.a.prompt_format == "template"
+
+        drive(MagituiApp(), scenario, size=(100, 30))
+
+
+def test_the_screen_can_be_told_its_endpoint(tiny_model_folder: Path) -> None:
+    """As `magitui demo` does: the endpoint given wins over the ones found around."""
 
     async def scenario(pilot: Pilot[None]) -> None:
-        screen = await open_chat(pilot)
-        await pilot.press("enter")  # into the box
-        await type_text(pilot, "hi")
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: any(a.text for a in answers(screen)), "the first chunk")
-        await pilot.press("escape")
-        # Not settle(): it waits for every worker, and the stalled one is left behind on purpose.
-        await wait_until(pilot, lambda: not screen.streaming and screen._turn is None, "the stop")
-        await pilot.pause()
-        (answer,) = answers(screen)
-        assert answer.stopped and answer.error is None
-        assert screen.conversations[0].turns == [
-            {"role": "user", "content": "hi"},
-            {"role": "assistant", "content": "Partial "},
-        ]
-        await type_text(pilot, "again")  # the box works again, and a new client is made
-        assert box(screen).text == "again"
+        screen = ChatScreen(endpoint=Endpoint("demo", "http://127.0.0.1:8123/v1", "demo-model"))
+        await pilot.app.push_screen(screen)
+        await settle(pilot)
+        assert (screen.pane.a.base_url, screen.pane.a.model) == (
+            "http://127.0.0.1:8123/v1",
+            "demo-model",
+        )
+        assert screen.pane.a.prompt_format == "template"
+        assert "demo-model" in screen_text(pilot.app)
+        # A model folder here without a chat template (a base model): the magicoder format.
+        screen.select_endpoint("http://127.0.0.1:8124/v1", str(tiny_model_folder))
+        assert screen.pane.a.prompt_format == "magicoder"
+        assert "magicoder prompt" in screen_text(pilot.app)
+        screen.select_endpoint("http://127.0.0.1:8124/v1", "m", prompt_format="template")
+        assert screen.pane.a.prompt_format == "template"
+        with pytest.raises(ValueError, match="prompt format 'x' — use one of template"):
+            screen.select_endpoint("http://127.0.0.1:8124/v1", "m", prompt_format="x")
 
-    drive(MagituiApp(), scenario)
+    drive(MagituiApp(), scenario, size=(100, 30))
+
+
+@pytest.fixture
+def tiny_model_folder(tmp_path: Path) -> Path:
+    """What a base model folder holds for the pane: a tokenizer config, no chat template."""
+    folder = tmp_path / "base-model"
+    folder.mkdir()
+    (folder / "tokenizer_config.json").write_text('{"bos_token": "<s>", "eos_token": "</s>"}')
+    return folder
 
 
 def test_a_server_that_is_down_is_an_inline_error_and_the_prompt_comes_back(write_config) -> None:  # type: ignore[no-untyped-def]
@@ -448,10 +524,15 @@ def test_length_offers_continue(tiny_model_server: tuple[str, str], write_config
         (answer,) = answers(screen)
         assert answer.stats is not None and answer.stats.finish_reason == "length"
         assert "cut at max tokens — n continues" in screen_text(pilot.app)
+        first = answer.text
         await pilot.press("escape", "n")
         await turn_done(pilot, screen)
-        assert screen.conversations[0].turns[2] == {"role": "user", "content": CONTINUE_PROMPT}
-        assert len(answers(screen)) == 2
+        (answer,) = answers(screen)  # the same answer, grown
+        assert answer.text.startswith(first) and len(answer.text) > len(first)
+        assert screen.conversations[0].turns == [
+            {"role": "user", "content": "Write a long story"},
+            {"role": "assistant", "content": answer.text},
+        ]
 
     drive(MagituiApp(), scenario, size=(100, 30))
 
