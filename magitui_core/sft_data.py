@@ -83,13 +83,36 @@ def tokenize_pairs(tokenizer: Any, pairs: list[tuple[str, str]], max_len: int) -
     return TokenizedData(examples=examples, rows=len(pairs), truncated=truncated)
 
 
-class PaddingCollator:
+class CountingCollator:
+    """Keeps count of the real and padded tokens of every batch it builds."""
+
+    def __init__(self) -> None:
+        self.real_tokens = 0
+        self.padded_tokens = 0
+        self.batches = 0
+
+    def _count(self, real: int, padded: int) -> None:
+        self.real_tokens += real
+        self.padded_tokens += padded
+        self.batches += 1
+
+    @property
+    def pad_share(self) -> float:
+        total = self.real_tokens + self.padded_tokens
+        return self.padded_tokens / total if total else 0.0
+
+    @property
+    def tokens_per_batch(self) -> float:
+        """Real tokens per batch on this rank, averaged over the batches built so far."""
+        return self.real_tokens / self.batches if self.batches else 0.0
+
+
+class PaddingCollator(CountingCollator):
     """Right-pads a batch to its longest row and keeps count of real vs padded tokens."""
 
     def __init__(self, pad_token_id: int) -> None:
+        super().__init__()
         self.pad_token_id = pad_token_id
-        self.real_tokens = 0
-        self.padded_tokens = 0
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
         import torch
@@ -101,15 +124,35 @@ class PaddingCollator:
             input_ids.append(list(feature["input_ids"]) + [self.pad_token_id] * pad)
             labels.append(list(feature["labels"]) + [IGNORED_INDEX] * pad)
             mask.append([1] * len(feature["input_ids"]) + [0] * pad)
-            self.real_tokens += len(feature["input_ids"])
-            self.padded_tokens += pad
+        real = sum(len(f["input_ids"]) for f in features)
+        self._count(real, longest * len(features) - real)
         return {
             "input_ids": torch.tensor(input_ids, dtype=torch.long),
             "labels": torch.tensor(labels, dtype=torch.long),
             "attention_mask": torch.tensor(mask, dtype=torch.long),
         }
 
-    @property
-    def pad_share(self) -> float:
-        total = self.real_tokens + self.padded_tokens
-        return self.padded_tokens / total if total else 0.0
+
+class PackingCollator(CountingCollator):
+    """Padding-free packing: the batch's examples end to end in one row, no padding.
+
+    transformers' DataCollatorWithFlattening restarts `position_ids` at 0 for every example
+    and returns no attention mask; from those position ids the model's mask builder (eager,
+    sdpa, flex) or flash-attention's varlen kernel keeps each example to itself. The first
+    label of every example is IGNORED_INDEX, so no example learns to predict the next one's
+    first token (ours are masked prompts there anyway).
+    """
+
+    def __init__(self) -> None:
+        from transformers import DataCollatorWithFlattening
+
+        super().__init__()
+        self._flatten = DataCollatorWithFlattening(
+            return_position_ids=True, separator_id=IGNORED_INDEX
+        )
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
+        rows = [{"input_ids": f["input_ids"], "labels": f["labels"]} for f in features]
+        batch = self._flatten(rows)
+        self._count(int(batch["input_ids"].numel()), 0)
+        return batch

@@ -17,6 +17,11 @@ from typing import Any
 from magitui_core.events import EventWriter
 from magitui_core.prompts import CHAT_TEMPLATE, MAGICODER_PROMPT
 from magitui_core.sft_data import DataFileError, TokenizedData
+from magitui_core.train_packing import (
+    PackingUnsupported,
+    attention_implementation,
+    prepare_for_packing,
+)
 from magitui_core.train_settings import TrainSettings, parse_settings
 
 RUN_CARD = "magitui_run.json"
@@ -122,7 +127,13 @@ def write_run_card(settings: TrainSettings, data: TokenizedData, final_dir: Path
 def run(settings: TrainSettings, writer: EventWriter | None) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, set_seed
 
-    from magitui_core.sft_data import PaddingCollator, read_instruction_pairs, tokenize_pairs
+    from magitui_core.sft_data import (
+        CountingCollator,
+        PackingCollator,
+        PaddingCollator,
+        read_instruction_pairs,
+        tokenize_pairs,
+    )
     from magitui_core.train_progress import ProgressEvents
 
     def emit(type: str, **fields: Any) -> None:
@@ -145,7 +156,21 @@ def run(settings: TrainSettings, writer: EventWriter | None) -> Path:
     emit("log", message=message, rows=data.rows, truncated=data.truncated, skipped=len(skipped))
 
     model = AutoModelForCausalLM.from_pretrained(settings.base_model)
-    collator = PaddingCollator(tokenizer.pad_token_id)
+    used_cache = model.config.use_cache
+    collator: CountingCollator
+    if settings.packing:
+        attention = prepare_for_packing(model)  # refuses what would mix examples
+        collator = PackingCollator()
+    else:
+        attention = attention_implementation(model)
+        collator = PaddingCollator(tokenizer.pad_token_id)
+    emit(
+        "log",
+        message=f"attention {attention}, "
+        + ("packed batches (no padding)" if settings.packing else "padded batches"),
+        attention=attention,
+        packing=settings.packing,
+    )
     args = training_arguments(settings)
     trainer = Trainer(
         model=model,
@@ -161,6 +186,8 @@ def run(settings: TrainSettings, writer: EventWriter | None) -> Path:
     result = trainer.train(resume_from_checkpoint=resume_from)
 
     final_dir = settings.final_dir
+    # Trainer (and packing) turn the KV cache off for training; generation wants it back.
+    model.config.use_cache = used_cache
     trainer.save_model(str(final_dir))  # under ZeRO-3 this gathers the 16-bit weights
     if trainer.is_world_process_zero():
         # Servers and the chat pane then format a user turn exactly as training did.
@@ -174,6 +201,8 @@ def run(settings: TrainSettings, writer: EventWriter | None) -> Path:
             steps=result.global_step,
             train_loss=result.training_loss,
             pad_share=round(collator.pad_share, 4),
+            tokens_per_batch=round(collator.tokens_per_batch, 1),
+            packing=settings.packing,
         )
     return final_dir
 
@@ -195,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run(settings, writer)
         close_distributed(wait_for_all=True)
-    except DataFileError as exc:
+    except (DataFileError, PackingUnsupported) as exc:
         print(f"magitui: {exc}", file=sys.stderr, flush=True)
         if writer is not None:
             writer.emit("error", message=str(exc))

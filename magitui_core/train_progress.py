@@ -13,7 +13,7 @@ from typing import Any
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
 from magitui_core.events import EventWriter
-from magitui_core.sft_data import PaddingCollator
+from magitui_core.sft_data import CountingCollator, PackingCollator
 
 
 def gpu_memory_gb() -> list[float]:
@@ -28,9 +28,10 @@ def gpu_memory_gb() -> list[float]:
 
 
 class ProgressEvents(TrainerCallback):
-    def __init__(self, writer: EventWriter | None, collator: PaddingCollator) -> None:
+    def __init__(self, writer: EventWriter | None, collator: CountingCollator) -> None:
         self.writer = writer
         self.collator = collator
+        self.packing = isinstance(collator, PackingCollator)
         self._started = 0.0
         self._start_step = 0
         self._last_time = 0.0
@@ -56,6 +57,11 @@ class ProgressEvents(TrainerCallback):
             total=state.max_steps,
             epochs=args.num_train_epochs,
             world_size=args.world_size,
+            packing=self.packing,
+            # Known before the first batch only for packing (none by construction); padded
+            # batches report theirs in every metric event.
+            pad_share=0.0 if self.packing else None,
+            batch_examples=args.train_batch_size,
         )
 
     def on_log(
@@ -100,6 +106,7 @@ class ProgressEvents(TrainerCallback):
                 2,
             ),
             pad_share=round(self.collator.pad_share, 4),
+            tokens_per_batch=round(self.collator.tokens_per_batch, 1),
             eta_s=round(eta, 1) if eta is not None else None,
             gpu_mem_gb=gpu_memory_gb(),
         )

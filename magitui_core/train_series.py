@@ -19,6 +19,7 @@ class TrainSeries:
     last: dict[str, Any] = field(default_factory=dict)  # the newest metric event
     total_steps: int | None = None
     world_size: int | None = None
+    packing: bool = False
     rows: int | None = None
     truncated: int | None = None
     checkpoints: list[str] = field(default_factory=list)
@@ -44,6 +45,7 @@ class TrainSeries:
             elif kind == "progress" and event.get("phase") == "train":
                 self.total_steps = event.get("total") or self.total_steps
                 self.world_size = event.get("world_size") or self.world_size
+                self.packing = bool(event.get("packing"))
             elif kind == "log" and "checkpoint" in event:
                 if event["checkpoint"] not in self.checkpoints:
                     self.checkpoints.append(event["checkpoint"])

@@ -31,6 +31,9 @@ class TrainSettings(BaseModel):
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
     sampling: Literal["group_by_length", "random"] = "group_by_length"
     gradient_checkpointing: bool = False
+    packing: bool = Field(
+        False, description="padding-free packing of each batch (needs a packing-aware attention)"
+    )
     optim: str = "adamw_torch"
     save_steps: int = Field(500, ge=1)
     save_total_limit: int | None = Field(2, ge=1)
@@ -69,6 +72,12 @@ def argument_parser() -> argparse.ArgumentParser:
     add("--precision", choices=["auto", "bf16", "fp16", "fp32"], default="auto")
     add("--sampling", choices=["group_by_length", "random"], default="group_by_length")
     add("--gradient-checkpointing", action="store_true")
+    add(
+        "--packing",
+        action="store_true",
+        help="pack each batch's examples into one row without padding, kept apart by "
+        "position ids (eager, sdpa, flex or flash attention)",
+    )
     add("--optim", default="adamw_torch")
     add("--save-steps", type=int, default=500)
     add("--save-total-limit", type=int, default=2)

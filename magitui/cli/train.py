@@ -100,6 +100,11 @@ def run_preflight(
     "--sampling", type=click.Choice(["group_by_length", "random"]), default="group_by_length"
 )
 @click.option("--gradient-checkpointing", is_flag=True)
+@click.option(
+    "--packing",
+    is_flag=True,
+    help="Pack each batch into one row without padding (eager/sdpa/flex/flash attention).",
+)
 @click.option("--optim", default="adamw_torch")
 @click.option("--save-steps", type=int, default=500)
 @click.option("--max-steps", type=int, default=-1, help="Stop after N steps (-1: epochs).")
@@ -127,6 +132,7 @@ def train(
     base_model: str,
     out: Path,
     gradient_checkpointing: bool,
+    packing: bool,
     resume: bool,
     accelerate_config: Path | None,
     num_processes: int,
@@ -144,6 +150,8 @@ def train(
         train_argv += [f"--{name.replace('_', '-')}", str(options[name])]
     if gradient_checkpointing:
         train_argv.append("--gradient-checkpointing")
+    if packing:
+        train_argv.append("--packing")
     if resume:
         train_argv.append("--resume")
     try:

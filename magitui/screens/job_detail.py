@@ -22,18 +22,16 @@ from magitui.formatting import (
     state_label,
 )
 from magitui.job_actions import JobStopped, request_stop
-from magitui.log_text import LogAssembler, clean_line
+from magitui.log_text import clean_line
 from magitui.screens.base import PollingScreen
+from magitui.widgets.log_search import SearchableLog
+from magitui.widgets.log_tail import INITIAL_TAIL_BYTES, OutputTail
 from magitui_core.events import EventReader
 from magitui_core.job_status import JobState
 from magitui_core.jobs import JobInfo
-from magitui_core.tail import FileFollower
 
 LOG_MAX_LINES = 5000
 EVENTS_MAX_LINES = 200
-# Start this far from the end of a big output.log: training logs reach gigabytes
-# and only the recent part matters here.
-INITIAL_TAIL_BYTES = 512 * 1024
 FINISHED_POLL_SECONDS = 2.0
 
 FIELDS = (
@@ -77,8 +75,7 @@ class JobDetailScreen(PollingScreen):
         self._job: JobInfo | None = None
         self._shown: dict[str, Content] = {}
         # Touched only by the poll thread; polls never overlap (see PollingScreen).
-        self._follower: FileFollower | None = None
-        self._assembler = LogAssembler()
+        self._tail: OutputTail | None = None
         self._events: EventReader | None = None
 
     @property
@@ -113,7 +110,7 @@ class JobDetailScreen(PollingScreen):
         with Vertical(id="events-panel", classes="panel"):
             yield Log(id="job-events", max_lines=EVENTS_MAX_LINES)
         with Vertical(id="log-panel", classes="panel"):
-            yield Log(id="job-log", max_lines=LOG_MAX_LINES)
+            yield SearchableLog(log_id="job-log", max_lines=LOG_MAX_LINES)
             yield Static(id="job-partial", markup=False)
 
     def on_mount(self) -> None:
@@ -125,16 +122,15 @@ class JobDetailScreen(PollingScreen):
     def collect(self) -> DetailSnapshot:
         job = self.ctx.jobs.get(self.job_id)
         snapshot = DetailSnapshot(job=job, taken_at=time.time())
-        if self._follower is None:
-            self._follower = FileFollower(job.output_path, from_end=INITIAL_TAIL_BYTES)
-            self._assembler.skip_first_line = self._follower.offset > 0
+        if self._tail is None:
+            self._tail = OutputTail(job.output_path)
             self._events = EventReader(job.events_path, from_end=INITIAL_TAIL_BYTES)
-        data = self._follower.read_new()
-        if self._follower.was_reset:
-            self._assembler.reset()
-            snapshot.log_reset = True
-        snapshot.new_lines = self._assembler.feed(data) if data else []
-        snapshot.partial = self._assembler.partial
+        read = self._tail.read()
+        snapshot.new_lines, snapshot.partial, snapshot.log_reset = (
+            read.lines,
+            read.partial,
+            read.reset,
+        )
         if self._events is not None:
             snapshot.new_events = self._events.read_new()
         return snapshot
@@ -148,6 +144,7 @@ class JobDetailScreen(PollingScreen):
             log.clear()
         if snapshot.new_lines:
             log.write_lines(snapshot.new_lines)
+            self.query_one(SearchableLog).refresh_count()
         partial = self.query_one("#job-partial", Static)
         partial.display = bool(snapshot.partial)
         if snapshot.partial:

@@ -1,6 +1,10 @@
 """Train: training jobs with live loss and learning-rate curves, throughput, ETA, checkpoints,
-and the cause and fix of a failed run. Everything is rebuilt from the job's events, so
-reopening the app redraws the curves and keeps following."""
+the log tail (followed, searchable) and the cause and fix of a failed run. Everything is
+rebuilt from the job's events and output, so reopening the app redraws the curves and keeps
+following.
+
+At 80x24 the curves and the log tail share one place (`l` swaps them, `/` goes to the log and
+searches it); from 40 rows up both are shown."""
 
 from __future__ import annotations
 
@@ -17,12 +21,15 @@ from magitui.formatting import STATE_COLOURS, format_duration, state_label
 from magitui.screens.job_list import JobListScreen
 from magitui.widgets.job_table import JobsTable
 from magitui.widgets.line_chart import LineChart
+from magitui.widgets.log_search import SearchableLog
+from magitui.widgets.log_tail import OutputTail, TailRead
 from magitui_core.events import EventReader
 from magitui_core.jobs import JobInfo
 from magitui_core.train_diagnosis import Diagnosis, diagnose
 from magitui_core.train_series import TrainSeries
 
 TRAIN_ENTRY = "magitui_core.train"
+LOG_MAX_LINES = 2000
 HOW_TO_START = (
     "No training jobs yet. Start one from a shell:\n"
     "  magitui train --data train.jsonl --base-model MODEL --out DIR [--run RUN]\n"
@@ -37,13 +44,38 @@ class TrainSnapshot:
     job: JobInfo | None
     series: TrainSeries | None
     diagnosis: Diagnosis | None
+    output: TailRead | None = None
 
 
 class TrainScreen(JobListScreen):
     TITLE_TEXT = "Train"
     POLL_WHAT = "training jobs"
     AUTO_FOCUS = "JobsTable"
-    BINDINGS = [Binding("r", "resume_job", "Resume")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
+    BINDINGS = [
+        Binding("r", "resume_job", "Resume"),
+        Binding("l", "toggle_log", "Log/curves"),
+        Binding("slash", "search_log", "Search log", show=False),
+    ]
+    DEFAULT_CSS = """
+    TrainScreen #train-log-panel {
+        height: 1fr;
+        min-height: 5;
+        display: none;
+    }
+    TrainScreen.-show-log #train-log-panel, TrainScreen.-tall #train-log-panel {
+        display: block;
+    }
+    TrainScreen.-show-log.-short #train-charts {
+        display: none;
+    }
+    TrainScreen.-no-jobs #train-log-panel {
+        display: none;
+    }
+    TrainScreen #train-log {
+        background: $background;
+    }
+    """
 
     def __init__(
         self, name: str | None = None, id: str | None = None, classes: str | None = None
@@ -51,6 +83,8 @@ class TrainScreen(JobListScreen):
         super().__init__(name=name, id=id, classes=classes)
         self._followed: dict[str, tuple[EventReader, TrainSeries]] = {}
         self._selected_id: str | None = None
+        # Touched only by the poll thread (polls never overlap): the shown job's output.
+        self._tail: tuple[str, OutputTail] | None = None
 
     def compose_body(self) -> ComposeResult:
         with Vertical(classes="panel kind-jobs", id="train-jobs"):
@@ -60,25 +94,35 @@ class TrainScreen(JobListScreen):
         with Horizontal(id="train-charts"):
             yield LineChart("loss", id="loss-chart")
             yield LineChart("learning rate", id="lr-chart")
+        with Vertical(id="train-log-panel", classes="panel"):
+            yield SearchableLog(log_id="train-log", max_lines=LOG_MAX_LINES)
         yield Static("", id="train-info")
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#train-jobs").border_title = "Training jobs"
+        self.query_one("#train-log-panel").border_title = "Log"
 
     # ---- polling ---------------------------------------------------------------------------
     def collect(self) -> TrainSnapshot:
         jobs = [job for job in self.ctx.jobs.list_jobs() if job.status.kind == "train"]
         job = next((j for j in jobs if j.id == self._selected_id), jobs[0] if jobs else None)
-        series = diagnosis = None
+        series = diagnosis = output = None
         if job is not None:
+            tail = self._tail[1] if self._tail and self._tail[0] == job.id else None
+            switched = tail is None
+            if tail is None:
+                tail = OutputTail(job.output_path)
+                self._tail = (job.id, tail)
+            output = tail.read()
+            output.reset = output.reset or switched  # another job: start its log afresh
             if job.id not in self._followed:
                 self._followed[job.id] = (EventReader(job.events_path), TrainSeries())
             reader, series = self._followed[job.id]
             series.feed(reader.read_new())
             if job.state.value in ("failed", "crashed"):
                 diagnosis = diagnose(job.tail(80))
-        return TrainSnapshot(jobs, time.time(), job, series, diagnosis)
+        return TrainSnapshot(jobs, time.time(), job, series, diagnosis, output)
 
     def apply(self, snapshot: TrainSnapshot) -> None:
         self.show_jobs(snapshot.jobs, snapshot.taken_at)
@@ -93,6 +137,23 @@ class TrainScreen(JobListScreen):
         self.query_one("#loss-chart", LineChart).set_data(series.losses)
         self.query_one("#lr-chart", LineChart).set_data(series.lrs)
         self.query_one("#train-info", Static).update(self._info(series, snapshot.diagnosis))
+        if snapshot.output is not None:
+            self._show_output(job, snapshot.output)
+
+    def _show_output(self, job: JobInfo, output: TailRead) -> None:
+        searchable = self.query_one(SearchableLog)
+        log = searchable.log
+        if output.reset:
+            log.clear()
+        if output.lines:
+            log.write_lines(output.lines)
+            searchable.refresh_count()
+        panel = self.query_one("#train-log-panel")
+        panel.border_title = f"Log · {job.id}"
+        # The line being redrawn (a progress bar) is shown under the title, not appended.
+        panel.border_subtitle = (
+            output.partial[-60:] if output.partial else ("" if log.line_count else "no output yet")
+        )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         super().on_data_table_row_highlighted(event)
@@ -120,7 +181,10 @@ class TrainScreen(JobListScreen):
             if last.get("lr") is not None:
                 numbers.append(f"lr {last['lr']:.2e}")
             numbers.append(f"{last.get('tokens_per_s', 0):,.0f} tok/s")
-            numbers.append(f"pad {100 * last.get('pad_share', 0):.1f}%")
+            # Packed batches have no padding by construction: say how they are built instead.
+            numbers.append(
+                "packed" if series.packing else f"pad {100 * last.get('pad_share', 0):.1f}%"
+            )
             if last.get("gpu_mem_gb"):
                 numbers.append(
                     "GPU " + " | ".join(f"{gb:.1f}" for gb in last["gpu_mem_gb"]) + " GB"
@@ -154,6 +218,10 @@ class TrainScreen(JobListScreen):
 
     # ---- actions ---------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("toggle_log", "search_log"):
+            # Tall terminals show the log and the curves together: nothing to swap.
+            has_job = self.selected_job() is not None
+            return has_job and (action == "search_log" or not self.has_class("-tall"))
         if action == "resume_job":
             job = self.selected_job()
             return (job is not None and not job.is_live and _is_training(job)) or None
@@ -163,6 +231,19 @@ class TrainScreen(JobListScreen):
         job = self.selected_job()
         resumable = job is not None and not job.is_live and _is_training(job)
         return (*super().binding_state(), resumable)
+
+    def action_toggle_log(self) -> None:
+        self.toggle_class("-show-log")
+        searchable = self.query_one(SearchableLog)
+        if self.has_class("-show-log"):
+            searchable.log.focus()
+        else:
+            searchable.action_close_search()  # a hidden search would still hold the keys
+            self.query_one(JobsTable).focus()
+
+    def action_search_log(self) -> None:
+        self.add_class("-show-log")
+        self.query_one(SearchableLog).action_start_search()
 
     def action_resume_job(self) -> None:
         job = self.selected_job()

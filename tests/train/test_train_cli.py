@@ -13,11 +13,11 @@ def magitui(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str
     return subprocess.run([*magitui_cmd(), *args], capture_output=True, text=True, timeout=timeout)
 
 
-def test_train_follows_the_job_to_the_end(
-    isolated: Path, tiny_model: Path, train_file: Path
-) -> None:
-    out = isolated / "out"
-    result = magitui(
+def train_tiny(
+    tiny_model: Path, train_file: Path, out: Path, steps: int, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """`magitui train` of the tiny model, followed to its end."""
+    return magitui(
         "train",
         "--data",
         str(train_file),
@@ -26,10 +26,18 @@ def test_train_follows_the_job_to_the_end(
         "--out",
         str(out),
         "--max-steps",
-        "3",
+        str(steps),
         "--per-device-batch",
         "4",
+        *extra,
     )
+
+
+def test_train_follows_the_job_to_the_end(
+    isolated: Path, tiny_model: Path, train_file: Path
+) -> None:
+    out = isolated / "out"
+    result = train_tiny(tiny_model, train_file, out, 3)
     assert result.returncode == 0, result.stderr
     job_id = result.stdout.strip()
     lines = result.stderr.splitlines()
@@ -121,3 +129,13 @@ def test_preflight_stops_the_walkthrough_mistake(
     )
     assert "1 preflight error(s); fix them, or launch anyway with --skip-checks" in refused.stderr
     assert json.loads(magitui("jobs", "--json").stdout) == []
+
+
+def test_packing_flag_reaches_the_training(
+    isolated: Path, tiny_model: Path, train_file: Path
+) -> None:
+    result = train_tiny(tiny_model, train_file, isolated / "out", 2, "--packing")
+    assert result.returncode == 0, result.stderr
+    assert "log: attention sdpa, packed batches (no padding)" in result.stderr.splitlines()
+    (job,) = json.loads(magitui("jobs", "--json").stdout)
+    assert "--packing" in job["command"]

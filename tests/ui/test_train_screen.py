@@ -11,6 +11,7 @@ from pilot_helpers import drive, screen_text, settle, wait_until
 from textual.pilot import Pilot
 
 from magitui.app import MagituiApp
+from magitui.widgets.log_search import MatchLog
 from magitui_core.context import Context
 from magitui_core.job_status import JobState, JobStatus, this_host
 
@@ -154,5 +155,152 @@ def test_no_training_jobs_says_how_to_start_one(ctx: Context) -> None:
         await pilot.press("t")
         await settle(pilot)
         assert "magitui train --data train.jsonl --base-model MODEL" in screen_text(pilot.app)
+
+    drive(MagituiApp(context=ctx), scenario)
+
+
+TRAINING_OUTPUT = "".join(
+    f"[rank0] step {i}: loss {6 - i * 0.1:.2f}\n" if i % 5 else f"magitui: saved checkpoint-{i}\n"
+    for i in range(1, 41)
+)
+
+
+TRAINING_OUTPUT = "".join(
+    f"[rank0] step {i}: loss {6 - i * 0.1:.2f}\n" if i % 5 else f"magitui: saved checkpoint-{i}\n"
+    for i in range(1, 41)
+)
+
+
+def current_match_text(app: MagituiApp) -> str:
+    """The on-screen text drawn in the current-match style (empty if none)."""
+    log = app.screen.query_one(MatchLog)
+    colour = log.match_style(True).bgcolor
+    strips = app.screen._compositor.render_strips()
+    return "".join(
+        seg.text for strip in strips for seg in strip if seg.style and seg.style.bgcolor == colour
+    )
+
+
+def test_log_tail_search_steps_through_matches_at_80x24(ctx: Context) -> None:
+    finished_training(
+        ctx,
+        "train-ddd444",
+        state=JobState.SUCCEEDED,
+        events=[metric(1, 6.0, 1e-5), metric(2, 5.5, 2e-5)],
+        output=TRAINING_OUTPUT,
+    )
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await pilot.press("t")
+        await settle(pilot)
+        assert "Log · train-ddd444" not in screen_text(pilot.app)  # curves first at 80x24
+        await pilot.press("l")
+        await wait_until(
+            pilot, lambda: "saved checkpoint-40" in screen_text(pilot.app), "the log tail"
+        )
+        assert "Log · train-ddd444" in screen_text(pilot.app)
+        assert "loss  6 → 5.5" not in screen_text(pilot.app)  # the log took the curves' place
+        await pilot.press("slash", *"CHECKPOINT")  # case-insensitive, found as it is typed
+        await settle(pilot)
+        screen = screen_text(pilot.app)
+        # The log was following its end: the newest match first.
+        assert "8/8" in screen and "Enter/n next · N prev · Esc" in screen
+        assert current_match_text(pilot.app) == "checkpoint"
+        await pilot.press("enter", "n", "n")  # Enter gives the keys to the log; n wraps past 8
+        await settle(pilot)
+        screen = screen_text(pilot.app)
+        assert "2/8" in screen and "saved checkpoint-10" in screen
+        assert "step 32" not in screen  # scrolled up to the match
+        await pilot.press("N", "N")
+        await settle(pilot)
+        assert "8/8" in screen_text(pilot.app)
+        await pilot.press("escape")  # closes the search: following resumes at the end
+        await settle(pilot)
+        screen = screen_text(pilot.app)
+        assert "8/8" not in screen and "saved checkpoint-40" in screen
+        assert current_match_text(pilot.app) == ""
+        assert "Log · train-ddd444" in screen  # Escape closed the search, not the section
+        await pilot.press("l")
+        await settle(pilot)
+        assert "loss  6 → 5.5" in screen_text(pilot.app)
+
+    drive(MagituiApp(context=ctx), scenario)
+
+
+def test_searching_pauses_following_a_running_training(ctx: Context) -> None:
+    script = (
+        "import sys, time\n"
+        "print('needle at the start', flush=True)\n"
+        "for i in range(400):\n"
+        "    print(f'line {i}', flush=True)\n"
+        "    time.sleep(0.05)\n"
+    )
+    job = ctx.jobs.start([sys.executable, "-c", script], kind="train", name="train tiny")
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await pilot.press("t")
+        await wait_until(pilot, lambda: job.id in screen_text(app), "the job row")
+        await pilot.press("slash")  # from the jobs table: shows the log and searches it
+        log = app.screen.query_one(MatchLog)
+        await wait_until(pilot, lambda: log.line_count > 30, "some output")
+        await pilot.press(*"needle", "enter")
+        await settle(pilot)
+        assert "1/1" in screen_text(app) and current_match_text(app) == "needle"
+        shown = log.line_count
+        await wait_until(pilot, lambda: log.line_count > shown + 20, "more output")
+        screen = screen_text(app)
+        assert "needle at the start" in screen  # the match stayed in view
+        assert "1/1" in screen
+        assert not log.auto_scroll
+        await pilot.press("escape")
+        await settle(pilot)
+        assert log.auto_scroll
+        newest = log.lines[-1]
+        await wait_until(pilot, lambda: newest in screen_text(app), "the newest line")
+        await pilot.press("f")  # follow off by hand: the bar says so
+        await settle(pilot)
+        assert "follow paused · f follows" in screen_text(app)
+        await pilot.press("f")
+        await settle(pilot)
+        assert "follow paused" not in screen_text(app)
+
+    drive(app, scenario)
+
+
+def test_the_log_follows_the_selected_job(ctx: Context) -> None:
+    for job_id, text in (("train-eee555", "output of eee\n"), ("train-fff666", "output of fff\n")):
+        finished_training(
+            ctx, job_id, state=JobState.SUCCEEDED, events=[metric(1, 6.0, 1e-5)], output=text
+        )
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await pilot.press("t")
+        await settle(pilot)
+        await pilot.press("l")
+        await wait_until(pilot, lambda: "output of" in screen_text(pilot.app), "a log")
+        first = "eee" if "output of eee" in screen_text(pilot.app) else "fff"
+        other = {"eee": "fff", "fff": "eee"}[first]
+        await pilot.press("l", "down", "l")  # back to the table, the other job, its log
+        await wait_until(pilot, lambda: f"output of {other}" in screen_text(pilot.app), "log")
+        assert f"output of {first}" not in screen_text(pilot.app)
+        assert f"Log · train-{other}" in screen_text(pilot.app)
+
+    drive(MagituiApp(context=ctx), scenario)
+
+
+def test_a_packed_run_says_packed_instead_of_a_pad_share(ctx: Context) -> None:
+    begin = {"type": "progress", "time": T0, "phase": "train", "done": 0, "total": 3}
+    finished_training(
+        ctx,
+        "train-ggg777",
+        state=JobState.SUCCEEDED,
+        events=[{**begin, "packing": True, "pad_share": 0.0}, metric(1, 6.0, 1e-5)],
+    )
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await pilot.press("t")
+        await wait_until(pilot, lambda: "step 1/3" in screen_text(pilot.app), "the stats")
+        assert "1,234 tok/s  packed" in screen_text(pilot.app)
 
     drive(MagituiApp(context=ctx), scenario)
