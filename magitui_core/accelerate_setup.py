@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -21,6 +21,10 @@ ACCELERATE_FILE = "accelerate.yaml"
 DEEPSPEED_FILE = "deepspeed.json"
 ANSWERS_FILE = "setup-answers.json"  # the answers themselves, to reopen and to check launches
 Offload = Literal["none", "cpu", "nvme"]
+# accelerate's DEEPSPEED_MULTINODE_LAUNCHERS, in its order ("slurm", new in accelerate 1.15,
+# left out so the files load with older accelerate too).
+Launcher = Literal["pdsh", "standard", "openmpi", "mvapich", "mpich", "nossh"]
+MULTINODE_LAUNCHERS: tuple[str, ...] = get_args(Launcher)
 
 
 class AccelerateSettings(BaseModel):
@@ -34,9 +38,7 @@ class AccelerateSettings(BaseModel):
     rdzv_backend: Literal["static", "c10d"] = "static"
     # How DeepSpeed starts the ranks on the other machines (accelerate's
     # deepspeed_multinode_launcher): "standard" is torch's own launcher, run on every machine.
-    multinode_launcher: Literal["standard", "pdsh", "openmpi", "mvapich", "mpich", "nossh"] = (
-        "standard"
-    )
+    multinode_launcher: Launcher = "standard"
     gpus: int = Field(1, ge=0, description="GPUs on this machine to use (0: CPU only)")
     mixed_precision: Literal["bf16", "fp16", "no"] = "bf16"
     use_deepspeed: bool = True

@@ -2,12 +2,15 @@
 
 Errors block the launch with the reason; warnings are shown and the user decides. The checks
 take the machine's facts as arguments, so they run the same in the Setup screen, in
-`magitui train` and in tests.
+`magitui train` and in tests. The two probes that reach outside the process,
+``check_transformer_engine`` (a subprocess) and ``check_gated_model`` (the Hub, offline-first),
+stay out of ``preflight`` and are called beside it.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -15,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from magitui_core.accelerate_setup import AccelerateSettings
-from magitui_core.memory_advisor import ModelShape, model_states
+from magitui_core.memory_advisor import ModelShape, model_states, optimizer_kind
 from magitui_core.train_settings import TrainSettings
 
 GB = 1024**3
@@ -88,18 +91,31 @@ def check_batch(train: TrainSettings, accel: AccelerateSettings, rows: int) -> l
 
 
 def check_optimizer(train: TrainSettings, accel: AccelerateSettings) -> list[Finding]:
+    """ZeRO optimizer offload makes accelerate swap the optimizer for DeepSpeed's CPU Adam;
+    the memory advisor refuses the same combinations (``offload_problem``)."""
     offloaded = accel.use_deepspeed and accel.offload_optimizer != "none"
-    if offloaded and "adam" not in train.optim.lower():
+    kind = optimizer_kind(train.optim)
+    if not offloaded or kind == "adamw":
+        return []
+    if kind == "adamw_8bit":
         return [
             Finding(
-                "error",
-                f"optimizer {train.optim} with ZeRO optimizer offload: DeepSpeed swaps in its CPU "
-                "Adam and crashes (adam_update(): incompatible function arguments)",
-                "use --optim adamw_torch, or set zero_force_ds_cpu_optimizer: false in the "
-                "DeepSpeed config",
+                "warning",
+                f"optimizer {train.optim} with ZeRO optimizer offload: accelerate replaces it with "
+                "DeepSpeed's 32-bit CPU Adam, so the 8-bit memory saving is lost",
+                "use --optim adamw_torch (same memory under offload), or turn optimizer "
+                "offload off",
             )
         ]
-    return []
+    return [
+        Finding(
+            "error",
+            f"optimizer {train.optim} with ZeRO optimizer offload: DeepSpeed swaps in its CPU "
+            "Adam and crashes (adam_update(): incompatible function arguments)",
+            "use --optim adamw_torch, or set zero_force_ds_cpu_optimizer: false in the "
+            "DeepSpeed config",
+        )
+    ]
 
 
 def check_hardware(
@@ -133,6 +149,7 @@ def check_hardware(
             accel.offload_params if accel.offload_params != "nvme" else "none",
             max(1, accel.gpus),
             accel.num_machines,
+            optimizer=optimizer_kind(train.optim) or "adamw",
         )
         if cpu > machine.cpu_memory:
             findings.append(
@@ -180,6 +197,76 @@ def check_transformer_engine(python: str = sys.executable) -> list[Finding]:
             )
         ]
     return []
+
+
+GATED_FIX = (
+    "accept its licence on huggingface.co/{model}, then run `magitui credentials set hf_token` "
+    "(or set HF_TOKEN)"
+)
+
+
+def check_gated_model(model: str, timeout: float = 5.0) -> list[Finding]:
+    """A Hub model that is not downloaded yet, with no Hugging Face token: ask the Hub (at
+    HF_ENDPOINT, read now) whether it is gated, since the download would then fail mid-launch.
+
+    Offline-first: a local folder, a model already in the cache, a token, or HF_HUB_OFFLINE
+    mean no network call. Being offline is a warning, never an error.
+    """
+    from huggingface_hub import HfApi, try_to_load_from_cache
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HFValidationError,
+        RepositoryNotFoundError,
+    )
+    from huggingface_hub.utils import validate_repo_id
+
+    from magitui_core.credentials import resolve
+    from magitui_core.hfcache import CacheLocations
+
+    if Path(model).expanduser().is_dir():
+        return []
+    try:
+        validate_repo_id(model)
+    except HFValidationError:
+        return []  # neither a folder nor a Hub id: the launch says so itself
+    hub_cache = CacheLocations.from_env().hub  # HF_HOME as it is now, not at first import
+    if isinstance(try_to_load_from_cache(model, "config.json", cache_dir=hub_cache), str):
+        return []  # downloaded before, so access was granted
+    if resolve("hf_token").value:
+        return []
+    unchecked = Finding(
+        "warning",
+        f"could not check whether base model {model} is gated (offline)",
+        "if it is gated, accept its licence on its Hub page and run "
+        "`magitui credentials set hf_token` before launching",
+    )
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        return [unchecked]
+    gated = Finding(
+        "error",
+        f"base model {model} is gated and no Hugging Face token is set",
+        GATED_FIX.format(model=model),
+    )
+    try:
+        info = HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None).model_info(
+            model, timeout=timeout, token=False
+        )
+    except GatedRepoError:
+        return [gated]
+    except RepositoryNotFoundError:
+        return [
+            Finding(
+                "error",
+                f"base model {model} is not on the Hub (or is private)",
+                "check the id on huggingface.co; for a private model run "
+                "`magitui credentials set hf_token`",
+            )
+        ]
+    except Exception:  # connection refused, DNS, timeout, a proxy's error page: no verdict
+        return [unchecked]
+    # The Hub lists a gated model's info freely ("gated": "auto"/"manual"); only its files
+    # need the token.
+    return [gated] if info.gated else []
 
 
 def preflight(

@@ -1,13 +1,28 @@
-"""`magitui accelerate-config`: the accelerate YAML and DeepSpeed JSON without a questionnaire."""
+"""`magitui accelerate-config`: the accelerate YAML and DeepSpeed JSON without a questionnaire,
+and with --advise the Setup screen's memory advisor: its table, and its choice of ZeRO stage and
+offload unless those are given."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 from pydantic import ValidationError
 
-from magitui_core.accelerate_setup import AccelerateSettings, write_configs
+from magitui_core.accelerate_setup import MULTINODE_LAUNCHERS, AccelerateSettings, write_configs
+from magitui_core.memory_advisor import OPTIMIZERS
+
+if TYPE_CHECKING:
+    from magitui_core.memory_advisor import Optimizer, Plan
+
+GIB = 1024**3
+ADVISED = (
+    "deepspeed",
+    "zero_stage",
+    "offload_optimizer",
+    "offload_params",
+)  # what --advise may choose
 
 
 @click.command("accelerate-config", context_settings={"show_default": True})
@@ -23,7 +38,7 @@ from magitui_core.accelerate_setup import AccelerateSettings, write_configs
 @click.option("--main-port", type=int, default=29500)
 @click.option(
     "--multinode-launcher",
-    type=click.Choice(["standard", "pdsh", "openmpi", "mvapich", "mpich", "nossh"]),
+    type=click.Choice(MULTINODE_LAUNCHERS),
     default="standard",
     help="How DeepSpeed starts ranks on the other machines (several machines only).",
 )
@@ -36,6 +51,28 @@ from magitui_core.accelerate_setup import AccelerateSettings, write_configs
 @click.option("--nvme-path", type=click.Path(path_type=Path))
 @click.option("--grad-accum", type=int, default=1)
 @click.option("--clip", type=float, help="Gradient clipping (default: none, as the recipe).")
+@click.option(
+    "--advise",
+    "advise_model",
+    metavar="MODEL",
+    help="Size the memory for MODEL (a folder, a downloaded Hub id, or a parameter count such "
+    "as 6.7B): print the advisor's table and take its ZeRO stage and offload unless given.",
+)
+@click.option(
+    "--optimizer",
+    type=click.Choice(list(OPTIMIZERS)),
+    default="adamw",
+    help="Optimizer the advisor sizes for (train with its --optim name).",
+)
+@click.option("--gpu-memory", type=float, help="Advisor: GiB per GPU [default: this machine's].")
+@click.option("--cpu-memory", type=float, help="Advisor: GiB of RAM [default: this machine's].")
+@click.option(
+    "--seq-len", type=click.IntRange(min=1), default=1216, help="Advisor: tokens per row."
+)
+@click.option("--micro-batch", type=click.IntRange(min=1), default=8, help="Advisor: rows per GPU.")
+@click.option(
+    "--checkpointing/--no-checkpointing", default=True, help="Advisor: gradient checkpointing."
+)
 def accelerate_config(
     out: Path,
     num_machines: int,
@@ -52,8 +89,34 @@ def accelerate_config(
     nvme_path: Path | None,
     grad_accum: int,
     clip: float | None,
+    advise_model: str | None,
+    optimizer: str,
+    gpu_memory: float | None,
+    cpu_memory: float | None,
+    seq_len: int,
+    micro_batch: int,
+    checkpointing: bool,
 ) -> None:
     """Write OUT/accelerate.yaml (+ OUT/deepspeed.json) for `magitui train --accelerate-config`."""
+    if advise_model:
+        source = click.get_current_context().get_parameter_source
+        given = any(source(name) == click.core.ParameterSource.COMMANDLINE for name in ADVISED)
+        plan = advise(
+            advise_model,
+            out,
+            optimizer,
+            gpu_memory,
+            cpu_memory,
+            gpus_per_node=max(1, gpus),
+            nodes=num_machines,
+            micro_batch=micro_batch,
+            seq_len=seq_len,
+            checkpointing=checkpointing,
+            required=not given,
+        )
+        if plan is not None and not given:
+            deepspeed, zero_stage = True, plan.stage
+            offload_optimizer, offload_params = plan.offload_optimizer, plan.offload_params
     try:
         settings = AccelerateSettings(
             num_machines=num_machines,
@@ -83,3 +146,72 @@ def accelerate_config(
     click.secho(
         f"train with: magitui train --accelerate-config {yaml_path} ...", err=True, fg="green"
     )
+
+
+def advise(
+    model: str,
+    out: Path,
+    optimizer: str,
+    gpu_memory: float | None,
+    cpu_memory: float | None,
+    *,
+    required: bool,
+    **layout: Any,
+) -> Plan | None:
+    """Print the advisor's table (stderr) and return its choice; ``required``: none is fatal."""
+    from magitui_core.disks import format_binary
+    from magitui_core.memory_advisor import (
+        AdvisorInputError,
+        ModelShapeError,
+        plans,
+        recommend,
+        shape_for,
+    )
+
+    try:
+        shape = shape_for(model)
+    except (ModelShapeError, AdvisorInputError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if gpu_memory is None or cpu_memory is None:
+        from magitui_core.preflight import machine_facts
+
+        machine = machine_facts(out)
+        gpu_bytes = int(gpu_memory * GIB) if gpu_memory is not None else machine.gpu_memory
+        cpu_bytes = int(cpu_memory * GIB) if cpu_memory is not None else machine.cpu_memory
+    else:
+        gpu_bytes, cpu_bytes = int(gpu_memory * GIB), int(cpu_memory * GIB)
+    if gpu_bytes <= 0:
+        raise click.ClickException(
+            "--gpu-memory is missing — no GPU here; give the target GPU's memory, e.g. 80"
+        )
+    kind = cast("Optimizer", optimizer)
+    all_plans = plans(shape, gpu_bytes, cpu_bytes, optimizer=kind, **layout)
+    best = recommend(all_plans)
+    spec = OPTIMIZERS[kind]
+    click.echo(
+        f"{shape.parameters / 1e9:.2f} B parameters, {spec.label}, "
+        f"{format_binary(gpu_bytes)} per GPU, {format_binary(cpu_bytes)} RAM",
+        err=True,
+    )
+    for plan in all_plans:
+        mark = "★" if plan == best else " "
+        fits = plan.blocked or ("yes" if plan.fits else "no")
+        click.echo(
+            f"{mark} {plan.label:<40} {format_binary(plan.gpu_bytes):>9} GPU  "
+            f"{format_binary(plan.cpu_bytes):>9} CPU  {fits}",
+            err=True,
+        )
+    if best is None:
+        message = (
+            "nothing fits — more GPUs, a smaller --micro-batch or --seq-len, or a smaller model"
+        )
+        if required:
+            raise click.ClickException(message)
+        click.secho(message, err=True, fg="yellow")
+    else:
+        click.secho(
+            f"★ {best.label}: the fastest that fits; train with --optim {spec.hf_optim}",
+            err=True,
+            fg="green",
+        )
+    return best

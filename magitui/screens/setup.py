@@ -55,6 +55,7 @@ class SetupSources:
     locations: Callable[[], CacheLocations]
     writable: Callable[[Path], bool]
     transformer_engine: Callable[[], list[Finding]]
+    gated: Callable[[str], list[Finding]]  # is this base model gated, with no token here?
     home: Path
 
 
@@ -62,7 +63,7 @@ def default_sources(ctx: Context) -> SetupSources:
     """The real machine: NVML, psutil, the environment's HF_HOME (or the config's)."""
     from magitui_core.disks import default_roles, read_disks
     from magitui_core.gpu import NvmlSource
-    from magitui_core.preflight import check_transformer_engine, machine_facts
+    from magitui_core.preflight import check_gated_model, check_transformer_engine, machine_facts
 
     def locations() -> CacheLocations:
         env = dict(os.environ)
@@ -85,6 +86,7 @@ def default_sources(ctx: Context) -> SetupSources:
         locations=locations,
         writable=can_write,
         transformer_engine=check_transformer_engine,
+        gated=check_gated_model,
         home=Path.home(),
     )
 
@@ -385,6 +387,8 @@ class SetupScreen(MagituiScreen):
 
     @on(MemoryStep.PlanChosen)
     def _use_plan(self, event: MemoryStep.PlanChosen) -> None:
+        from magitui_core.memory_advisor import OPTIMIZERS
+
         plan = event.plan
         self.query_one(DistributedStep).set_answers(
             use_deepspeed=True,
@@ -392,7 +396,13 @@ class SetupScreen(MagituiScreen):
             offload_optimizer=plan.offload_optimizer,
             offload_params=plan.offload_params,
         )
-        self.notify(f"{plan.label} set in the distributed answers.", title="Applied", timeout=4)
+        spec = OPTIMIZERS[plan.optimizer]
+        self.query_one(ReviewStep).set_optimizer(spec.hf_optim)
+        self.notify(
+            f"{plan.label} set in the distributed answers, {spec.label} in step 5.",
+            title="Applied",
+            timeout=4,
+        )
 
     # ---- review ----------------------------------------------------------------------------
     def _first_problem(self) -> str:
@@ -524,6 +534,7 @@ def estimate(request: AdvisorRequest, settings: AccelerateSettings) -> AdvisorRe
         micro_batch=request.micro_batch,
         seq_len=request.seq_len,
         checkpointing=request.checkpointing,
+        optimizer=request.optimizer,
     )
     return AdvisorResult(request, shape, all_plans, recommend(all_plans))
 
@@ -564,7 +575,8 @@ def run_preflight(
         notes.append("give the training data to check the batch size against its rows")
     if shape is None:
         notes.append("estimate a model in step 4 to check memory and disk")
-    findings = sorted([*findings, *sources.transformer_engine()], key=lambda f: f.level != "error")
+    probes = [*sources.transformer_engine(), *(sources.gated(base_model) if base_model else [])]
+    findings = sorted([*findings, *probes], key=lambda f: f.level != "error")
     return findings, "; ".join(notes)
 
 

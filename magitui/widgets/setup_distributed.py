@@ -1,8 +1,9 @@
 """Setup step 3: every `accelerate config` question for fine-tuning as one form, checked
 with AccelerateSettings on each change, with the YAML and JSON it would write beside it.
 
-A bad answer is named (field, value, fix) under the form and marks its control; the other
-answers stay as typed, and the preview keeps the last answers that were valid.
+A bad answer marks its control and is named (field, value, fix) on a problems line docked at
+the bottom of the step, so it stays in view however far the form scrolls; the other answers
+stay as typed, and the preview keeps the last answers that were valid.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.content import Content
@@ -22,9 +23,15 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from magitui.widgets.setup_toggle import YesNo
-from magitui_core.accelerate_setup import AccelerateSettings, render
+from magitui_core.accelerate_setup import MULTINODE_LAUNCHERS, AccelerateSettings, render
 
 OFFLOAD = [("none", "none"), ("CPU RAM", "cpu"), ("NVMe disk", "nvme")]
+LAUNCHER_NOTES = {
+    "pdsh": "pdsh (from here over SSH)",
+    "standard": "standard (run on each machine)",
+    "nossh": "nossh (no SSH, each machine)",
+}
+LAUNCHERS = tuple((LAUNCHER_NOTES.get(name, name), name) for name in MULTINODE_LAUNCHERS)
 
 
 @dataclass(frozen=True)
@@ -34,7 +41,7 @@ class Field:
     kind: str  # "int", "float?", "text?", "path?", "bool", "select"
     help: str
     options: tuple[tuple[str, Any], ...] = ()
-    shown_when: str = ""  # "multi", "ds", "nvme", "zero3": hidden (kept) otherwise
+    shown_when: str = ""  # "multi", "multi_ds", "ds", "nvme", "zero3": hidden (kept) otherwise
 
 
 FIELDS: tuple[Field, ...] = (
@@ -74,6 +81,15 @@ FIELDS: tuple[Field, ...] = (
         "static: fixed ranks (usual); c10d: elastic.",
         (("static", "static"), ("c10d", "c10d")),
         shown_when="multi",
+    ),
+    Field(
+        "multinode_launcher",
+        "Multi-node launcher",
+        "select",
+        "How DeepSpeed starts the other machines: standard = this command run on each one; "
+        "pdsh/MPI start them from here (passwordless SSH).",
+        LAUNCHERS,
+        shown_when="multi_ds",
     ),
     Field(
         "gpus", "GPUs to use here", "int", "GPUs on this machine, one process each (0: CPU only)."
@@ -156,7 +172,15 @@ MESSAGE_FIELDS = (
 @dataclass(frozen=True)
 class Problem:
     field: str
-    message: str
+    message: str  # "name = value — fix", or the validator's sentence
+
+    @property
+    def line(self) -> str:
+        """The message as the form words it: by the question's label."""
+        field = FIELDS_BY_NAME.get(self.field)
+        if field is None:
+            return self.message
+        return f"{field.label}: {self.message.removeprefix(f'{self.field} = ')}"
 
 
 def control_id(name: str) -> str:
@@ -225,6 +249,10 @@ def _problem(err: Any) -> Problem:
     message = str(err["msg"]).removeprefix("Value error, ")
     if err["loc"]:
         name = str(err["loc"][0])
+        bounds = _bounds(name)
+        if err["type"] in ("greater_than_equal", "less_than_equal") and len(bounds) == 2:
+            low, high = bounds
+            return Problem(name, f"{name} = {err.get('input')!r} — out of range, use {low}–{high}")
         shown = message.removeprefix("Input should be ")
         prefix = "must be " if shown != message else ""
         return Problem(name, f"{name} = {err.get('input')!r} — {prefix}{shown}")
@@ -234,8 +262,27 @@ def _problem(err: Any) -> Problem:
     return Problem(field, message)
 
 
+def _bounds(name: str) -> tuple[object, ...]:
+    """A field's (ge, le) when it has both, e.g. the port's (1024, 65535)."""
+    field = AccelerateSettings.model_fields.get(name)
+    metadata = field.metadata if field is not None else []
+    low = next((m.ge for m in metadata if hasattr(m, "ge")), None)
+    high = next((m.le for m in metadata if hasattr(m, "le")), None)
+    return (low, high) if low is not None and high is not None else ()
+
+
 class DistributedStep(Vertical):
     """The form, its problems and the live preview of the files."""
+
+    DEFAULT_CSS = """
+    DistributedStep #dist-problem-line {
+        dock: bottom;
+        height: auto;
+        max-height: 3;  /* a long NVMe path wraps; the fix must still show */
+        padding: 0 1;
+        background: $surface;
+    }
+    """
 
     class AnswersChanged(Message):
         def __init__(self, settings: AccelerateSettings | None) -> None:
@@ -262,7 +309,6 @@ class DistributedStep(Vertical):
                 ),
                 id="dist-help",
             )
-            yield Static("", id="dist-problems")
             with Container(id="dist-preview"):
                 with Vertical(classes="preview-pane"):
                     yield Label("accelerate.yaml", classes="preview-title")
@@ -270,6 +316,7 @@ class DistributedStep(Vertical):
                 with Vertical(classes="preview-pane"):
                     yield Label("deepspeed.json", classes="preview-title")
                     yield Static("", id="preview-json", classes="preview-text")
+        yield Static("", id="dist-problem-line")
 
     def _control(self, field: Field, value: Any) -> Widget:
         cid = control_id(field.name)
@@ -339,14 +386,7 @@ class DistributedStep(Vertical):
         for field in FIELDS:
             self.query_one(f"#{control_id(field.name)}").set_class(field.name in bad, "-invalid")
         self._show_rows(raw, settings)
-        box = self.query_one("#dist-problems", Static)
-        box.display = bool(problems)
-        box.update(
-            Content("\n").join(
-                Content.from_markup("[$error]✗ $text[/]", text=problem.message)
-                for problem in problems
-            )
-        )
+        self.query_one("#dist-problem-line", Static).update(problem_line(problems))
         if settings is not None:
             self.settings = settings
             yaml_text, json_text = render(settings, self.out_dir)
@@ -369,6 +409,7 @@ class DistributedStep(Vertical):
         shown = {
             "": True,
             "multi": multi,
+            "multi_ds": multi and ds,
             "ds": ds,
             "nvme": ds and "nvme" in (raw["offload_optimizer"], raw["offload_params"]),
             "zero3": ds and raw["zero_stage"] == 3,
@@ -376,7 +417,7 @@ class DistributedStep(Vertical):
         for field in FIELDS:
             self.query_one(f"#row-{control_id(field.name)}").display = shown[field.shown_when]
 
-    def on_descendant_focus(self, event: Widget.DescendantFocus) -> None:
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         cid = event.widget.id or ""
         field = next((f for f in FIELDS if control_id(f.name) == cid), None)
         if field is not None:
@@ -385,3 +426,13 @@ class DistributedStep(Vertical):
                     "[$text-muted]$name:[/] $help", name=field.name, help=field.help
                 )
             )
+
+
+def problem_line(problems: list[Problem]) -> Content:
+    """The first problem (the rest are marked on their controls), or that there is none."""
+    if not problems:
+        return Content.from_markup(
+            "[$success]✓[/] [$text-muted]Answers valid: the preview is what Write saves.[/]"
+        )
+    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+    return Content.from_markup("[$error]✗ $text[/]$more", text=problems[0].line, more=more)

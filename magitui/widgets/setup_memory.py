@@ -1,10 +1,10 @@
 """Setup step 4: the memory advisor. The model's size from its config.json (a folder or the
-HF cache, never a download) or a parameter count, every ZeRO/offload choice with its per-GPU
-and CPU memory, the fastest that fits marked, and a key that takes it into the answers."""
+HF cache, never a download) or a parameter count, and the optimizer; every ZeRO/offload choice
+with its per-GPU and CPU memory, the fastest that fits marked, and a key that takes it (and the
+optimizer) into the answers. Offload rows say why Adafactor and 8-bit AdamW cannot use them."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from textual import on
@@ -12,30 +12,20 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
 
 from magitui.widgets.setup_toggle import YesNo
 from magitui_core.disks import format_binary
-from magitui_core.memory_advisor import ModelShape, Plan
+from magitui_core.memory_advisor import (
+    OPTIMIZERS,
+    AdvisorInputError,
+    ModelShape,
+    Optimizer,
+    Plan,
+    parse_parameter_count,
+)
 
 GIB = 1024**3
-_COUNT = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kmbt]?)\s*$", re.IGNORECASE)
-_SCALE = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
-
-
-class AdvisorInputError(ValueError):
-    """An advisor input that cannot be used; the message names it and the fix."""
-
-
-def parse_parameter_count(text: str) -> int:
-    """'7B', '6.7e9', '350M' or '7000000000' as a number of parameters."""
-    match = _COUNT.match(text)
-    if not match:
-        raise AdvisorInputError(f"parameters = {text!r} — write e.g. 7B, 350M or 6.7e9")
-    count = int(float(match.group(1)) * _SCALE[match.group(2).lower()])
-    if count <= 0:
-        raise AdvisorInputError(f"parameters = {text!r} — must be more than 0")
-    return count
 
 
 def _positive(name: str, text: str, kind: type = int) -> float:
@@ -57,6 +47,7 @@ class AdvisorRequest:
     checkpointing: bool
     gpu_memory: int  # bytes per GPU
     cpu_memory: int  # bytes per machine
+    optimizer: Optimizer = "adamw"
 
 
 @dataclass(frozen=True)
@@ -96,6 +87,15 @@ class MemoryStep(Vertical):
                     yield Label(label, classes="setup-label")
                     yield Input(value, placeholder=placeholder, id=cid, compact=True)
             with Horizontal(classes="setup-row"):
+                yield Label("Optimizer", classes="setup-label")
+                yield Select(
+                    [(spec.label, key) for key, spec in OPTIMIZERS.items()],
+                    value="adamw",
+                    allow_blank=False,
+                    id="mem-optim",
+                    compact=True,
+                )
+            with Horizontal(classes="setup-row"):
                 yield Label("Gradient checkpointing", classes="setup-label")
                 yield YesNo(True, id="mem-ckpt")
             with Horizontal(classes="setup-buttons"):
@@ -106,8 +106,10 @@ class MemoryStep(Vertical):
 
     def on_mount(self) -> None:
         table = self.query_one("#mem-table", DataTable)
-        table.add_column("Choice", width=36)
-        table.add_columns("GPU each", "CPU/machine", "Fits")
+        table.add_column("Choice", width=32)
+        table.add_columns("GPU each", "CPU/machine")
+        # Fixed: clear() keeps widths, and "yes" must not set it for a later reason.
+        table.add_column("Fits", width=16)
         table.display = False
 
     def set_machine(self, gpu_memory: int, cpu_memory: int) -> None:
@@ -139,10 +141,12 @@ class MemoryStep(Vertical):
             checkpointing=self.query_one("#mem-ckpt", Checkbox).value,
             gpu_memory=int(_positive("GPU memory", value["mem-gpu"], float) * GIB),
             cpu_memory=int(_positive("CPU memory", value["mem-cpu"] or "0.001", float) * GIB),
+            optimizer=self.query_one("#mem-optim", Select).value,  # type: ignore[arg-type]
         )
 
     @on(Button.Pressed, "#mem-estimate")
     @on(Input.Submitted)
+    @on(Select.Changed, "#mem-optim")
     def action_estimate(self) -> None:
         try:
             request = self.request()
@@ -155,6 +159,7 @@ class MemoryStep(Vertical):
     @on(Button.Pressed, "#mem-apply")
     def _apply(self) -> None:
         if self.result is not None and self.result.recommended is not None:
+            # The plan carries its optimizer: the screen sets both the answers and step 5's.
             self.post_message(self.PlanChosen(self.result.recommended))
 
     def show_status(self, text: str, error: bool = False) -> None:
@@ -168,22 +173,28 @@ class MemoryStep(Vertical):
         table.display = True
         for plan in result.plans:
             best = plan == result.recommended
-            style = "bold $success" if best else ("" if plan.fits else "$text-muted")
+            style = "bold $success" if best else ("" if plan.usable else "$text-muted")
             cells = (
                 ("★ " if best else "  ") + plan.label,
                 format_binary(plan.gpu_bytes),
                 format_binary(plan.cpu_bytes),
-                "yes" if plan.fits else "no",
+                plan.blocked or ("yes" if plan.fits else "no"),
             )
             table.add_row(
                 *(Content.from_markup(f"[{style}]$c[/]" if style else "$c", c=c) for c in cells)
             )
-        head = f"{result.shape.parameters / 1e9:.2f} B parameters"
+        optimizer = OPTIMIZERS[result.request.optimizer].label
+        head = f"{result.shape.parameters / 1e9:.2f} B parameters, {optimizer}"
         if result.recommended is None:
-            self.show_status(
-                f"{head}: nothing fits — more GPUs, smaller batch or sequence, or a smaller model",
-                error=True,
+            text = (
+                f"{head}: nothing fits — more GPUs, smaller batch or sequence, or a smaller model"
             )
         else:
-            self.show_status(f"{head}: ★ {result.recommended.label} is the fastest that fits")
+            text = f"{head}: ★ {result.recommended.label} is the fastest that fits"
+        if any(plan.blocked for plan in result.plans):
+            text += (
+                f"\nNo CPU offload with {optimizer}: accelerate swaps in DeepSpeed's CPU Adam "
+                "(Adafactor crashes, 8-bit AdamW turns 32-bit)."
+            )
+        self.show_status(text, error=result.recommended is None)
         self.query_one("#mem-apply", Button).disabled = result.recommended is None

@@ -18,13 +18,14 @@ from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from magitui.widgets.setup_toggle import YesNo
+from magitui_core.memory_advisor import OPTIMIZERS as ADVISED_OPTIMIZERS
 from magitui_core.preflight import Finding
 
 OTHER = "::folder::"
-OPTIMIZERS = (
-    ("AdamW (recommended)", "adamw_torch"),
-    ("Adafactor", "adafactor"),
-    ("AdamW 8-bit", "adamw_bnb_8bit"),
+# The memory advisor's optimizers, by HF Trainer's --optim names.
+OPTIMIZERS = tuple(
+    (spec.label + (" (recommended)" if key == "adamw" else ""), spec.hf_optim)
+    for key, spec in ADVISED_OPTIMIZERS.items()
 )
 
 
@@ -135,6 +136,10 @@ class ReviewStep(Vertical):
             also_default=self.query_one("#review-default", Checkbox).value,
             problem=problem,
         )
+
+    def set_optimizer(self, hf_optim: str) -> None:
+        """Take the memory advisor's optimizer (checks run again when it changes)."""
+        self.query_one("#review-optim", Select).value = hf_optim
 
     @on(Select.Changed, "#review-target")
     @on(Input.Changed, "#review-folder")

@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from magitui_core.accelerate_setup import AccelerateSettings, load_answers, write_configs
+from magitui_core.accelerate_setup import (
+    MULTINODE_LAUNCHERS,
+    AccelerateSettings,
+    load_answers,
+    write_configs,
+)
 from tests.conftest import magitui_cmd
 
 
@@ -157,3 +162,55 @@ def test_multi_node_deepspeed_names_its_launcher(tmp_path: Path) -> None:
     assert config.deepspeed_config["deepspeed_multinode_launcher"] == "pdsh"
     single, _ = write_configs(AccelerateSettings(gpus=1), tmp_path / "single")
     assert "deepspeed_multinode_launcher" not in load_with_accelerate(single).deepspeed_config
+
+
+def test_launcher_choices_are_accelerates() -> None:
+    """The wizard's and the CLI's launcher options, as accelerate itself lists them."""
+    from accelerate.utils.constants import DEEPSPEED_MULTINODE_LAUNCHERS
+
+    ordered = [name for name in DEEPSPEED_MULTINODE_LAUNCHERS if name in MULTINODE_LAUNCHERS]
+    assert ordered == list(MULTINODE_LAUNCHERS)
+    assert {"pdsh", "standard", "openmpi", "mvapich", "mpich", "nossh"} == set(ordered)
+
+
+def accelerate_config_cli(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*magitui_cmd(), "accelerate-config", "--out", str(out), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_cli_advisor_chooses_the_stage_for_the_optimizer(isolated: Path, tiny_model: Path) -> None:
+    """The Setup screen's advisor headless: a 6.7 B model on 2 × 24 GiB needs CPU offload
+    with AdamW; Adafactor cannot offload, so nothing fits unless the stage is given."""
+    small = ("--gpus", "2", "--gpu-memory", "24", "--cpu-memory", "400", "--micro-batch", "1")
+    adamw = accelerate_config_cli(isolated / "adamw", "--advise", "6.7B", *small)
+    assert adamw.returncode == 0, adamw.stderr
+    assert "6.70 B parameters, AdamW" in adamw.stderr
+    assert "★ ZeRO-2 + optimizer on CPU: the fastest that fits; train with --optim adamw_torch" in (
+        adamw.stderr
+    )
+    zero = json.loads((isolated / "adamw" / "deepspeed.json").read_text())["zero_optimization"]
+    assert (zero["stage"], zero["offload_optimizer"]["device"]) == (2, "cpu")
+
+    adafactor = ("--advise", "6.7B", "--optimizer", "adafactor", *small)
+    refused = accelerate_config_cli(isolated / "adafactor", *adafactor)
+    assert refused.returncode == 1 and "crashes CPU Adam" in refused.stderr
+    assert "Error: nothing fits" in refused.stderr
+    assert not (isolated / "adafactor").exists()
+    # A stage given by hand wins; the advice is still printed.
+    given = accelerate_config_cli(isolated / "adafactor", *adafactor, "--zero-stage", "3")
+    assert given.returncode == 0 and "nothing fits" in given.stderr
+    zero = json.loads((isolated / "adafactor" / "deepspeed.json").read_text())["zero_optimization"]
+    assert zero["stage"] == 3 and "offload_optimizer" not in zero
+
+    # A real model folder on this GPU-less machine: the advisor asks for the GPU's memory.
+    no_gpu = accelerate_config_cli(isolated / "tiny", "--advise", str(tiny_model))
+    assert no_gpu.returncode == 1 and "--gpu-memory is missing — no GPU here" in no_gpu.stderr
+    tiny = accelerate_config_cli(
+        isolated / "tiny", "--advise", str(tiny_model), "--gpu-memory", "8"
+    )
+    assert tiny.returncode == 0, tiny.stderr
+    assert "★ ZeRO-0: the fastest that fits" in tiny.stderr

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import sys
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import pytest
+
 from magitui_core.accelerate_setup import AccelerateSettings
-from magitui_core.memory_advisor import ModelShape
-from magitui_core.preflight import Machine, check_transformer_engine, preflight
+from magitui_core.memory_advisor import ModelShape, offload_problem, optimizer_kind
+from magitui_core.preflight import (
+    Machine,
+    check_gated_model,
+    check_optimizer,
+    check_transformer_engine,
+    preflight,
+)
 from magitui_core.train_settings import TrainSettings
+from tests.setup.loopback_hub import loopback_hub
 
 GB = 1024**3
 H200x2 = Machine(
@@ -80,3 +93,107 @@ def test_no_data_yet_skips_only_the_batch_check() -> None:
     accel = AccelerateSettings(gpus=2, zero_stage=2, offload_optimizer="cpu")
     findings = preflight(train, accel, H200x2, rows=None, shape=SHAPE_6_7B)
     assert [f.level for f in findings] == ["error"]  # the optimizer, no batch warning
+
+
+class GatedHub(BaseHTTPRequestHandler):
+    """The Hub's model-info endpoint on 127.0.0.1, answering as huggingface.co does for
+    gated, open and missing models (a gated repo's files answer 401/403 + X-Error-Code)."""
+
+    requests: list[str] = []
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/api/models/"):  # huggingface_hub asks for more on its own
+            self.requests.append(self.path)
+        name = self.path.removeprefix("/api/models/").split("?")[0]
+        status, headers, body = 404, {"X-Error-Code": "RepoNotFound"}, {"error": "not found"}
+        if name in ("org/gated-401", "org/gated-403"):
+            status, headers = int(name[-3:]), {"X-Error-Code": "GatedRepo"}
+            body = {"error": "Access to model org/gated is restricted."}
+        elif name in ("org/gated-info", "org/open"):
+            status, headers = 200, {}
+            body = {"id": name, "gated": "manual" if name == "org/gated-info" else False}
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        for key, value in {**headers, "Content-Type": "application/json"}.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def gated_hub(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """A loopback Hub at HF_ENDPOINT; yields the model-info paths it was asked for."""
+    GatedHub.requests = []
+    with loopback_hub(GatedHub, monkeypatch):
+        yield GatedHub.requests
+
+
+@pytest.mark.parametrize("model", ["org/gated-401", "org/gated-403", "org/gated-info"])
+def test_gated_model_without_token_blocks_the_launch(gated_hub: list[str], model: str) -> None:
+    (finding,) = check_gated_model(model)
+    assert finding.level == "error"
+    assert finding.message == f"base model {model} is gated and no Hugging Face token is set"
+    assert f"huggingface.co/{model}" in finding.fix
+    assert "`magitui credentials set hf_token`" in finding.fix
+    assert gated_hub == [f"/api/models/{model}"]
+
+
+def test_open_and_missing_models(gated_hub: list[str]) -> None:
+    assert check_gated_model("org/open") == []
+    (missing,) = check_gated_model("org/typo")
+    assert missing.level == "error" and "not on the Hub" in missing.message
+
+
+def test_no_network_call_when_the_answer_is_known(
+    gated_hub: list[str], isolated: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert check_gated_model(str(tiny_model)) == []  # a local folder
+    # Already in the cache (the hub's own layout): downloading it once means access was granted.
+    repo = isolated / "hf" / "hub" / "models--org--gated-401"
+    commit = "0" * 40
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+    (repo / "snapshots" / commit).mkdir(parents=True)
+    (repo / "snapshots" / commit / "config.json").write_text("{}")
+    assert check_gated_model("org/gated-401") == []
+    monkeypatch.setenv("HF_TOKEN", "hf_" + "x" * 34)  # a token: the download can authenticate
+    assert check_gated_model("org/gated-403") == []
+    monkeypatch.delenv("HF_TOKEN")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    (offline,) = check_gated_model("org/gated-403")
+    assert offline.level == "warning"
+    assert offline.message == "could not check whether base model org/gated-403 is gated (offline)"
+    assert gated_hub == []
+
+
+def test_unreachable_hub_is_a_warning(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now: connection refused, as with no network
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    (finding,) = check_gated_model("org/gated-401", timeout=2)
+    assert finding.level == "warning" and finding.message.endswith("is gated (offline)")
+
+
+def test_eight_bit_adamw_with_offload_is_a_warning_adafactor_an_error() -> None:
+    offload = AccelerateSettings(gpus=2, zero_stage=2, offload_optimizer="cpu")
+    (eight_bit,) = check_optimizer(settings(optim="adamw_bnb_8bit"), offload)
+    assert eight_bit.level == "warning" and "8-bit memory saving is lost" in eight_bit.message
+    (adafactor,) = check_optimizer(settings(optim="adafactor"), offload)
+    assert adafactor.level == "error"
+    assert check_optimizer(settings(optim="adamw_torch_fused"), offload) == []
+    no_offload = AccelerateSettings(gpus=2, zero_stage=2)
+    assert check_optimizer(settings(optim="adafactor"), no_offload) == []
+    # The advisor refuses exactly these combinations.
+    assert offload_problem(optimizer_kind("adafactor") or "adamw")
+    assert offload_problem(optimizer_kind("adamw_bnb_8bit") or "adamw")
+    assert not offload_problem(optimizer_kind("adamw_torch") or "adamw")

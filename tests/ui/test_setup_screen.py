@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 import os
 import stat
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pynvml
@@ -21,13 +20,14 @@ import magitui.screens.setup as setup_screen_code
 from magitui.app import MagituiApp
 from magitui.screens.setup import SetupScreen
 from magitui.widgets.setup_distributed import DistributedStep, control_id
-from magitui.widgets.setup_memory import MemoryStep
+from magitui.widgets.setup_memory import AdvisorResult, MemoryStep
 from magitui_core.accelerate_setup import ANSWERS_FILE, load_answers
 from magitui_core.config import load_config
 from magitui_core.disks import DiskInfo, DiskReport, disk_warnings
 from magitui_core.memory_advisor import ModelShape, plans, recommend
 from magitui_core.workspace import Workspace
 from tests.monitor.fake_nvml import FakeNvml
+from tests.setup.loopback_hub import loopback_hub
 from tests.ui.frozen_setup import fixed_sources
 from tests.ui.pilot_helpers import drive, notifications, screen_text, settle, wait_until
 
@@ -139,16 +139,31 @@ async def write(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
+async def estimated(pilot: Pilot[None], *keys: str) -> AdvisorResult | None:
+    """Press ``keys`` (enter in an advisor input, or a new optimizer) and wait for the new
+    estimate."""
+    memory = pilot.app.screen.query_one(MemoryStep)
+    memory.result = None
+    await pilot.press(*keys)
+    await wait_until(pilot, lambda: memory.result is not None, "the estimate")
+    await settle(pilot)
+    return memory.result
+
+
 def form(pilot: Pilot[None]) -> DistributedStep:
     return pilot.app.screen.query_one(DistributedStep)
 
 
 def problems(pilot: Pilot[None]) -> list[str]:
-    """The problems the form lists under it (scrolled out of view at 80x24, maybe)."""
-    shown = str(pilot.app.screen.query_one("#dist-problems").render())
-    messages = [p.message for p in form(pilot).problems]
-    assert all(message in shown for message in messages)
-    return messages
+    """The form's problems, checking that the first is on screen: on the problems line docked
+    under the form, in view however far the form is scrolled."""
+    found = form(pilot).problems
+    if found:
+        shown = str(pilot.app.screen.query_one("#dist-problem-line").render())
+        assert shown.startswith(f"✗ {found[0].line}")
+        line = pilot.app.screen.query_one("#dist-problem-line")
+        assert line.display and 0 < line.region.bottom < pilot.app.size.height  # in view
+    return [p.message for p in found]
 
 
 # ---- machines -------------------------------------------------------------------------------
@@ -257,9 +272,10 @@ def test_multi_node_answers_checked_inline(run_dir: Path, monkeypatch: pytest.Mo
         await open_setup(pilot)
         await step(pilot, 3)
         rank_row = pilot.app.screen.query_one(f"#row-{control_id('machine_rank')}")
-        assert not rank_row.display
+        launcher_row = pilot.app.screen.query_one(f"#row-{control_id('multinode_launcher')}")
+        assert not rank_row.display and not launcher_row.display
         await answer(pilot, "num_machines", "2")
-        assert rank_row.display
+        assert rank_row.display and launcher_row.display  # multi-node with DeepSpeed (default)
         assert "main_process_ip is needed" in screen_text(pilot.app)
         assert form(pilot).settings is None
         await answer(pilot, "main_process_ip", "head-node")
@@ -270,15 +286,65 @@ def test_multi_node_answers_checked_inline(run_dir: Path, monkeypatch: pytest.Mo
         assert "machine_rank 2 must be below num_machines 2" in screen_text(pilot.app)
         await answer(pilot, "machine_rank", "1")
         await answer(pilot, "main_process_port", "80")
-        assert problems(pilot) == ["main_process_port = 80 — must be greater than or equal to 1024"]
+        assert problems(pilot) == ["main_process_port = 80 — out of range, use 1024–65535"]
         await answer(pilot, "main_process_port", "29600")
         assert form(pilot).problems == []
+        assert "✓ Answers valid" in screen_text(pilot.app)
+        await choose(pilot, "multinode_launcher", "pdsh")
+        assert "deepspeed_multinode_launcher: pdsh" in str(
+            pilot.app.screen.query_one("#preview-yaml").render()
+        )
         await write(pilot)
         config = load_with_accelerate(run_dir / "accelerate.yaml")
         assert (config.num_machines, config.machine_rank, config.num_processes) == (2, 1, 4)
         assert (config.main_process_ip, config.main_process_port) == ("10.0.0.2", 29600)
+        assert config.deepspeed_config["deepspeed_multinode_launcher"] == "pdsh"
+        # Without DeepSpeed there is no DeepSpeed launcher to choose: the row goes, the answer
+        # stays for when DeepSpeed comes back.
+        await step(pilot, 3)
+        control(pilot, "use_deepspeed").focus()
+        await pilot.press("space")
+        await settle(pilot)
+        assert rank_row.display and not launcher_row.display
+        assert control(pilot, "multinode_launcher").value == "pdsh"
 
     drive(MagituiApp(), scenario)
+
+
+def test_problems_line_stays_in_view_at_80x24(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With every multi-node question shown the form is taller than the step: the problem
+    under edit still shows, named by its label, wherever the form is scrolled."""
+    fake_gpus(monkeypatch, 2)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await open_setup(pilot)
+        await step(pilot, 3)
+        await answer(pilot, "num_machines", "2")
+        await answer(pilot, "main_process_ip", "10.0.0.2")
+        await choose(pilot, "zero_stage", 3)  # the ZeRO-3 rows too: the tallest form
+        scroll = pilot.app.screen.query_one("#dist-scroll")
+        assert scroll.max_scroll_y > 0  # the form does not fit at 80x24
+        await answer(pilot, "main_process_port", "70000")
+        line = "Main machine port: 70000 — out of range, use 1024–65535"
+        assert f"✗ {line}" in screen_text(pilot.app)
+        scroll.scroll_end(animate=False)  # down to the preview: the port row goes out of view
+        await settle(pilot)
+        text = screen_text(pilot.app)
+        assert scroll.scroll_y > 0 and "Main machine port   " not in text
+        assert '"gradient_clipping": "auto"' in text and f"✗ {line}" in text
+        await answer(pilot, "grad_accum", "0")
+        assert f"✗ {line} (+1 more)" in screen_text(pilot.app)
+        assert control(pilot, "grad_accum").has_class("-invalid")
+        await answer(pilot, "main_process_port", "29500")
+        assert "✗ Gradient accumulation: 0 — must be greater than or equal to 1" in (
+            screen_text(pilot.app)
+        )
+        await answer(pilot, "grad_accum", "4")
+        assert "✓ Answers valid" in screen_text(pilot.app)
+
+    drive(MagituiApp(), scenario, size=(80, 24))
 
 
 # ---- validation -----------------------------------------------------------------------------
@@ -298,7 +364,7 @@ def test_bad_answer_is_named_and_loses_nothing(
         await answer(pilot, "gpus", "two")
         await answer(pilot, "grad_clip", "-1")
         text = screen_text(pilot.app)
-        assert "gpus = 'two' — enter a whole number" in text
+        assert "✗ GPUs to use here: 'two' — enter a whole number, e.g. 2" in text
         assert form(pilot).settings is None
         # Every other answer is still there as typed.
         assert control(pilot, "grad_accum").value == "4"
@@ -467,6 +533,55 @@ def test_advisor_by_parameter_count_and_bad_inputs(
     drive(MagituiApp(), scenario, size=(120, 40))
 
 
+def test_advisor_optimizer_choice_and_no_offload_for_adafactor(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two 24 GiB GPUs and a 7B model: AdamW only fits with CPU offload, which Adafactor and
+    8-bit AdamW cannot use; 4 × 40 GiB: Adafactor's small states fit where AdamW's do not."""
+    fake_gpus(monkeypatch, 2)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await open_setup(pilot)
+        await step(pilot, 4)
+        await type_into(pilot, "#mem-gpu", "24")
+        await type_into(pilot, "#mem-cpu", "400")
+        await type_into(pilot, "#mem-batch", "1")
+        await type_into(pilot, "#mem-params", "6.7B")
+        adamw = await estimated(pilot, "enter")
+        assert adamw is not None and adamw.recommended is not None
+        assert adamw.recommended.offload_optimizer == "cpu"  # AdamW: offload
+        pilot.app.screen.query_one("#mem-optim", Select).focus()
+        result = await estimated(pilot, "enter", "down", "enter")  # Adafactor, estimated at once
+        assert result is not None and result.request.optimizer == "adafactor"
+        table = pilot.app.screen.query_one("#mem-table", DataTable)
+        fits = [str(table.get_row_at(i)[3]) for i in range(table.row_count)]
+        offloaded = [p.offload_optimizer == "cpu" for p in result.plans]
+        assert [f == "crashes CPU Adam" for f in fits] == offloaded
+        text = screen_text(pilot.app)
+        assert "6.70 B parameters, Adafactor: nothing fits" in text
+        assert "No CPU offload with Adafactor" in text
+        assert pilot.app.screen.query_one("#mem-apply").disabled
+        # Four GPUs, 40 GiB each: AdamW would need ZeRO-3; Adafactor fits in ZeRO-2.
+        await step(pilot, 3)
+        await answer(pilot, "gpus", "4")
+        await step(pilot, 4)
+        await type_into(pilot, "#mem-gpu", "40")
+        four = await estimated(pilot, "enter")
+        assert four is not None and four.recommended is not None
+        assert four.recommended.label == "ZeRO-2"
+        await pilot.click("#mem-apply")
+        await settle(pilot)
+        settings = form(pilot).settings
+        assert settings is not None and (settings.zero_stage, settings.offload_optimizer) == (
+            2,
+            "none",
+        )
+        # The optimizer goes to step 5 too, where preflight judges it.
+        assert pilot.app.screen.query_one("#review-optim", Select).value == "adafactor"
+
+    drive(MagituiApp(), scenario, size=(100, 40))
+
+
 # ---- storage --------------------------------------------------------------------------------
 def test_storage_warns_about_nfs_and_applies_hf_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -616,7 +731,8 @@ def test_write_to_a_chosen_folder_and_accelerates_default(tmp_path: Path) -> Non
 
 
 class FakeHub(BaseHTTPRequestHandler):
-    """The Hub's whoami endpoint on 127.0.0.1: one token is good, every other is refused."""
+    """The Hub on 127.0.0.1: whoami knows one good token; every model is gated, answered as
+    huggingface.co answers a gated repo's files without a token."""
 
     def do_GET(self) -> None:
         good = self.path.startswith("/api/whoami") and self.headers.get("Authorization") == (
@@ -624,6 +740,8 @@ class FakeHub(BaseHTTPRequestHandler):
         )
         body = json.dumps({"name": "ml-user", "type": "user"} if good else {"error": "bad"})
         self.send_response(200 if good else 401)
+        if self.path.startswith("/api/models/"):
+            self.send_header("X-Error-Code", "GatedRepo")
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -638,19 +756,8 @@ GOOD_TOKEN = "hf_" + "Good1234" * 4
 
 @pytest.fixture
 def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeHub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
-    monkeypatch.delenv("HF_HUB_OFFLINE")
-    monkeypatch.setenv("HF_ENDPOINT", endpoint)
-    import huggingface_hub.constants
-
-    # An earlier import under HF_HUB_OFFLINE=1 would have frozen offline mode in.
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
-    yield endpoint
-    server.shutdown()
-    server.server_close()
+    with loopback_hub(FakeHub, monkeypatch) as endpoint:
+        yield endpoint
 
 
 @pytest.mark.parametrize(
@@ -670,3 +777,31 @@ def test_token_checked_with_the_hub_when_online(hub: str, token: str, verdict: s
         assert token not in screen_text(pilot.app)
 
     drive(MagituiApp(), scenario, size=(120, 40))
+
+
+@pytest.mark.parametrize("online", [True, False])
+def test_review_checks_a_gated_base_model(
+    online: bool, run_dir: Path, request: pytest.FixtureRequest
+) -> None:
+    if online:
+        request.getfixturevalue("hub")
+    verdict = (
+        "base model org/gated-coder is gated and no Hugging Face token is set"
+        if online
+        else "could not check whether base model org/gated-coder is gated (offline)"
+    )
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await open_setup(pilot)
+        await step(pilot, 4)
+        await type_into(pilot, "#mem-model", "org/gated-coder")
+        await step(pilot, 5)
+        await pilot.click("#review-check")
+        await wait_until(pilot, lambda: verdict in screen_text(pilot.app), "the gated check")
+        text = screen_text(pilot.app)
+        assert ("✗ error" in text) is online
+        if online:
+            assert "huggingface.co/org/gated-coder" in text
+            assert "magitui credentials set hf_token" in text
+
+    drive(MagituiApp(), scenario, size=(120, 50))

@@ -64,3 +64,28 @@ def test_delete_confirmation(snapshot_workspace: Path, snap_compare) -> None:  #
         await settle(pilot)
 
     assert snap_compare(MagituiApp(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_setup_multi_node_problem(snapshot_workspace: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """Setup step 3 at 80x24 with every multi-node question shown (the launcher among them)
+    and a bad port: the problems line stays in view under the form."""
+    from textual.widgets import Input, Tabs
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        pilot.app.screen.query_one(Tabs).focus()
+        await pilot.press("3")
+        await settle(pilot)
+        for cid, text in (
+            ("#ans-num-machines", "2"),
+            ("#ans-main-process-ip", "10.0.0.2"),
+            ("#ans-main-process-port", "70000"),
+        ):
+            pilot.app.screen.query_one(cid, Input).value = text
+            await settle(pilot)
+        pilot.app.screen.query_one("#ans-main-process-port", Input).focus()
+        await settle(pilot)
+
+    assert snap_compare(MagituiApp(), terminal_size=(80, 24), run_before=run_before)
