@@ -20,6 +20,7 @@ from magitui_core.context import Context, open_context
 from magitui_core.workspace import WorkspaceError
 
 NAVIGATION = Binding.Group("Go", compact=True)
+DEMO = "demo"  # the mode of `magitui demo`'s tour (not a section: only that command opens it)
 # Single-key actions that are off while a dialog is open: a section switch would
 # strand the dialog on the old section's stack, and a stray q should not quit.
 # (ctrl+q, Textual's own quit, always works.)
@@ -51,7 +52,13 @@ class MagituiApp(App[None]):
         Binding("ctrl+t", "cycle_theme", "Theme", show=False),
     ]
 
-    def __init__(self, context: Context | None = None, workspace: str | None = None) -> None:
+    def __init__(
+        self,
+        context: Context | None = None,
+        workspace: str | None = None,
+        demo_job: str | None = None,
+    ) -> None:
+        """``demo_job``: open on the Demo screen following that job (`magitui demo`)."""
         self.startup_error: str | None = None
         self._ctx = context
         if context is None:
@@ -63,7 +70,13 @@ class MagituiApp(App[None]):
             # No workspace, no sections: the only screen is the explanation. Set on
             # the instance (App.__init__ copies it), never on the class.
             self.MODES = {HOME: self._startup_error_screen}  # type: ignore[misc]
+        elif demo_job is not None:
+            # The tour is one more mode, opened first; u comes back to it from any section.
+            self.MODES = {**self.MODES, DEMO: lambda: self._demo_screen(demo_job)}  # type: ignore[misc]
+            self.DEFAULT_MODE = DEMO  # type: ignore[misc]
         super().__init__()
+        if demo_job is not None and self.startup_error is None:
+            self.bind("u", f"switch_section('{DEMO}')", description="Tour", show=False)
         self.loaded_themes: LoadedThemes = load_themes()
         for theme in self.loaded_themes.themes.values():
             self.register_theme(theme)
@@ -81,6 +94,11 @@ class MagituiApp(App[None]):
         # The theme the config file holds (or would, once written): changes are
         # saved only when they differ, so start-up never rewrites the file.
         self._saved_theme = theme_name
+
+    def _demo_screen(self, job_id: str) -> Screen[None]:
+        from magitui.screens.demo import DemoScreen
+
+        return DemoScreen(job_id)
 
     def _startup_error_screen(self) -> Screen[None]:
         from magitui.screens.startup_error import StartupErrorScreen
@@ -180,12 +198,15 @@ class MagituiApp(App[None]):
         self.notify(message, title=title, severity="error", timeout=10)
 
 
-def run_app(workspace: str | None = None, *, context: Context | None = None) -> None:
-    """Run the TUI on ``context`` (the CLI's, already open) or on ``workspace``.
+def run_app(
+    workspace: str | None = None, *, context: Context | None = None, demo_job: str | None = None
+) -> None:
+    """Run the TUI on ``context`` (the CLI's, already open) or on ``workspace``; with
+    ``demo_job``, on the Demo screen following it.
 
     Exits with status 1 when the workspace cannot be opened.
     """
-    app = MagituiApp(context=context, workspace=workspace)
+    app = MagituiApp(context=context, workspace=workspace, demo_job=demo_job)
     app.run()
     if app.return_code:
         sys.exit(app.return_code)

@@ -27,6 +27,7 @@ COMMANDS = {
     "doctor": "magitui.cli.doctor:doctor",
     "gpu": "magitui.cli.monitor:gpu",
     "cache": "magitui.cli.monitor:cache",
+    "demo": "magitui.cli.demo:demo",
 }
 
 

@@ -202,24 +202,48 @@ class ChatScreen(MagituiScreen):
             self._use_endpoint(endpoints[0].base_url, endpoints[0].model, None)
         self._show_header()
 
-    def select_endpoint(self, base_url: str, model: str, prompt_format: str | None = None) -> None:
+    def select_endpoint(
+        self,
+        base_url: str,
+        model: str,
+        prompt_format: str | None = None,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> None:
         """Talk to ``model`` at ``base_url`` from the next turn on; endpoints found later do not
         replace it. ``prompt_format`` None: magicoder for a model folder here without a chat
-        template (a base model), else the model's template."""
+        template (a base model), else the model's template. ``temperature`` / ``max_tokens``
+        replace the pane's own when given."""
         if prompt_format is not None and prompt_format not in PROMPT_FORMATS:
             raise ValueError(
                 f"prompt format {prompt_format!r} — use one of {', '.join(PROMPT_FORMATS)}"
             )
         self._chosen = True
-        self._use_endpoint(base_url, model, prompt_format)
+        sampling: dict[str, float | int] = {}
+        if temperature is not None:
+            sampling["temperature"] = temperature
+        if max_tokens is not None:
+            sampling["max_tokens"] = max_tokens
+        self._use_endpoint(base_url, model, prompt_format, sampling)
         if self.is_mounted:
             self._show_header()
 
-    def _use_endpoint(self, base_url: str, model: str, prompt_format: str | None) -> None:
+    def _use_endpoint(
+        self,
+        base_url: str,
+        model: str,
+        prompt_format: str | None,
+        sampling: dict[str, float | int] | None = None,
+    ) -> None:
         if prompt_format is None:
             prompt_format = "magicoder" if lacks_chat_template(model) else "template"
         a = dataclasses.replace(
-            self.pane.a, base_url=base_url, model=model, prompt_format=prompt_format
+            self.pane.a,
+            base_url=base_url,
+            model=model,
+            prompt_format=prompt_format,
+            **(sampling or {}),
         )
         self._set_pane(PaneSettings(a, self.pane.b))
 

@@ -20,17 +20,23 @@ its port) for the benchmarks.
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+# The payloads and the server class are the demo stand-in's (one OpenAI wire format to keep).
+from magitui_core.demo_teacher import (
+    SNIPPET,
+    LoopbackAPI,
+    Reply,
+    completion_payload,
+    error_payload,
+    models_payload,
+)
+
 MISTRAL_SYSTEM_ERROR = "Conversation roles must alternate user/assistant/user/assistant/..."
-SNIPPET = re.compile(r"```\n(.*?)\n```", re.DOTALL)
 
 
 @dataclass
@@ -61,16 +67,7 @@ class Record:
     last_user: str = ""
 
 
-class QuietHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024  # the default backlog of 5 resets a burst of 64 new connections
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients killed mid-request (the kill -9 tests) are expected, not worth a traceback.
-        return
-
-
-class TeacherServer:
+class TeacherServer(LoopbackAPI):
     def __init__(self, script: Script | None = None, port: int = 0) -> None:
         self.script = script or Script()
         self.record = Record()
@@ -79,37 +76,19 @@ class TeacherServer:
         self._capacity = (
             threading.BoundedSemaphore(self.script.capacity) if self.script.capacity else None
         )
-        handler = _handler_for(self)
-        self.httpd = QuietHTTPServer(("127.0.0.1", port), handler)
-        self.port = self.httpd.server_address[1]
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self._thread: threading.Thread | None = None
+        super().__init__(port)
 
-    def start(self) -> TeacherServer:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self) -> TeacherServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def replied(self, status: int) -> None:
+        with self._lock:
+            self.record.statuses[status] += 1
 
     # ---- behaviour -----------------------------------------------------------------------
-    def models(self) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def models(self) -> Reply:
         if not self.script.list_models:
-            return 404, {"error": {"message": "Not Found"}}, {}
-        entry: dict[str, Any] = {"id": self.script.model, "object": "model", "owned_by": "test"}
-        if self.script.context_length:
-            entry["max_model_len"] = self.script.context_length
-        return 200, {"object": "list", "data": [entry]}, {}
+            return _error(404, "Not Found", "NotFoundError")
+        return 200, models_payload(self.script.model, self.script.context_length, "test"), {}
 
-    def chat(self, body: dict[str, Any], auth: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def chat(self, body: dict[str, Any], auth: str) -> Reply:
         script = self.script
         messages = body.get("messages", [])
         with self._lock:
@@ -154,7 +133,7 @@ class TeacherServer:
                 f"[Problem Description]\nWrite code inspired by:\n{snippet}\n\n"
                 f"[Solution]\n```python\nprint({len(snippet)})\n```"
             )
-        return 200, _completion(body, text, finish, len(user)), {}
+        return 200, completion_payload(body.get("model"), text, finish, len(user)), {}
 
     def _work(self) -> None:
         """Hold a capacity slot for ``latency`` seconds (queue when all are busy)."""
@@ -173,72 +152,8 @@ class TeacherServer:
                 self._capacity.release()
 
 
-def _error(status: int, message: str, kind: str) -> tuple[int, dict[str, Any], dict[str, str]]:
-    return status, {"error": {"message": message, "type": kind, "code": status}}, {}
-
-
-def _completion(body: dict[str, Any], text: str, finish: str, prompt_chars: int) -> dict[str, Any]:
-    completion_tokens = max(1, len(text) // 4)
-    prompt_tokens = max(1, prompt_chars // 4)
-    return {
-        "id": f"chatcmpl-{time.monotonic_ns()}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": body.get("model"),
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": text},
-                "finish_reason": finish,
-            }
-        ],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
-    }
-
-
-def _handler_for(server: TeacherServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as real servers and clients use
-
-        def log_message(self, format: str, *args: Any) -> None:  # quiet
-            return
-
-        def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str]) -> None:
-            data = json.dumps(payload).encode("utf-8")
-            with server._lock:
-                server.record.statuses[status] += 1
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:
-            if self.path.rstrip("/") == "/v1/models":
-                self._send(*server.models())
-            else:
-                self._send(404, {"error": {"message": "Not Found"}}, {})
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length)
-            if self.path.rstrip("/") != "/v1/chat/completions":
-                self._send(404, {"error": {"message": "Not Found"}}, {})
-                return
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                self._send(400, {"error": {"message": "invalid JSON"}}, {})
-                return
-            self._send(*server.chat(body, self.headers.get("Authorization", "")))
-
-    return Handler
+def _error(status: int, message: str, kind: str) -> Reply:
+    return status, error_payload(status, message, kind), {}
 
 
 def main() -> None:
@@ -252,12 +167,7 @@ def main() -> None:
         Script(model=args.model, latency=args.latency, capacity=args.capacity), args.port
     )
     print(server.port, flush=True)
-    try:
-        server.httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.httpd.server_close()
+    server.serve_foreground()
 
 
 if __name__ == "__main__":
