@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -39,10 +40,15 @@ def validate_train_args(train_argv: list[str]) -> TrainSettings:
     local = Path(settings.base_model).expanduser()
     if local.exists() and not (local / "config.json").is_file():
         raise LaunchError(f"base model folder {local} has no config.json — is it a model folder?")
-    try:
-        settings.out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise LaunchError(f"cannot create output folder {settings.out}: {exc.strerror}") from None
+    # Checked, not created: a refused or dry-run launch leaves nothing behind.
+    existing = settings.out.expanduser().absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise LaunchError(
+            f"cannot create output folder {settings.out}: {existing} is not a writable folder — "
+            "choose --out under a folder you can write"
+        )
     return settings
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from pathlib import Path
 from typing import Any
@@ -40,12 +41,13 @@ def format_metric(event: dict[str, Any]) -> str:
 
 
 def run_preflight(
-    settings: TrainSettings, accelerate_config: Path | None, num_processes: int, skip_checks: bool
-) -> None:
-    """Print what preflight finds; errors stop the launch unless --skip-checks."""
+    settings: TrainSettings, accelerate_config: Path | None, num_processes: int
+) -> int:
+    """Print what preflight finds; returns the number of errors (each blocks the launch)."""
     from magitui_core.accelerate_setup import AccelerateSettings, load_answers
     from magitui_core.memory_advisor import ModelShape, ModelShapeError, read_model_config
     from magitui_core.preflight import (
+        check_gated_model,
         check_transformer_engine,
         count_rows,
         machine_facts,
@@ -65,18 +67,13 @@ def run_preflight(
     except ModelShapeError as exc:
         shape = None
         click.secho(f"note: memory checks skipped: {exc}", err=True, dim=True)
-    findings = check_transformer_engine() + preflight(
-        settings, accel, machine, count_rows(settings.data), shape
-    )
+    findings = check_transformer_engine() + check_gated_model(settings.base_model)
+    findings += preflight(settings, accel, machine, count_rows(settings.data), shape)
     for finding in findings:
         colour = "red" if finding.level == "error" else "yellow"
         click.secho(f"{finding.level}: {finding.message}", err=True, fg=colour)
         click.secho(f"  → {finding.fix}", err=True, dim=True)
-    errors = [f for f in findings if f.level == "error"]
-    if errors and not skip_checks:
-        raise click.ClickException(
-            f"{len(errors)} preflight error(s); fix them, or launch anyway with --skip-checks"
-        )
+    return sum(1 for f in findings if f.level == "error")
 
 
 @click.command("train", context_settings={"show_default": True})
@@ -92,8 +89,8 @@ def run_preflight(
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
 @click.option("--epochs", type=float, default=2.0)
 @click.option("--learning-rate", "--lr", type=float, default=5e-5)
-@click.option("--max-seq-len", type=int, default=1216, help="max_training_seq_length")
-@click.option("--per-device-batch", type=int, default=8)
+@click.option("--max-seq-len", "--max-len", type=int, default=1216, help="max_training_seq_length")
+@click.option("--per-device-batch", "--batch-size", type=int, default=8)
 @click.option("--grad-accum", type=int, default=1)
 @click.option("--precision", type=click.Choice(["auto", "bf16", "fp16", "fp32"]), default="auto")
 @click.option(
@@ -112,6 +109,7 @@ def run_preflight(
 @click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in --out.")
 @click.option(
     "--accelerate-config",
+    "--config",
     type=click.Path(path_type=Path),
     help="accelerate YAML (from `magitui accelerate-config` or the Setup screen).",
 )
@@ -124,6 +122,11 @@ def run_preflight(
 @click.option("--run", "run_name", metavar="RUN", help="File the job under this run.")
 @click.option("--detach", is_flag=True, help="Print the job id and return at once.")
 @click.option("--skip-checks", is_flag=True, help="Launch even when preflight finds errors.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the launch command and every preflight finding; exit 0 if launchable, else 2.",
+)
 @pass_ctx
 @friendly_errors
 def train(
@@ -139,6 +142,7 @@ def train(
     run_name: str | None,
     detach: bool,
     skip_checks: bool,
+    dry_run: bool,
     **options: Any,
 ) -> None:
     """Fine-tune BASE_MODEL on DATA as a detached job (it survives this terminal).
@@ -159,7 +163,23 @@ def train(
         command = launch_command(train_argv, accelerate_config, num_processes)
     except LaunchError as exc:
         raise click.ClickException(str(exc)) from None
-    run_preflight(settings, accelerate_config, num_processes, skip_checks)
+    errors = run_preflight(settings, accelerate_config, num_processes)
+    if dry_run:
+        click.echo(shlex.join(command))
+        if errors:
+            click.secho(f"not launchable: {errors} preflight error(s)", err=True, fg="red")
+            raise SystemExit(2)
+        click.secho("launchable: drop --dry-run to start it", err=True, fg="green")
+        return
+    if errors and not skip_checks:
+        raise click.ClickException(
+            f"{errors} preflight error(s); fix them, or launch anyway with --skip-checks"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(f"cannot create output folder {out}: {exc.strerror}") from None
+    click.secho(f"launch: {shlex.join(command)}", err=True, dim=True)
     jobs = ctx.get().jobs
     job = jobs.start(command, name=f"train {Path(base_model).name}", kind="train", run=run_name)
     click.echo(job.id)
@@ -181,10 +201,14 @@ def train(
                 for line in [] if current.state.value == "succeeded" else current.tail(15):
                     click.echo(line, err=True)
                 if current.state.value != "succeeded":
-                    raise click.ClickException(
-                        f"training job {job.id} {current.state.value} "
-                        f"(exit {current.status.exit_code}); full log: magitui jobs logs {job.id}"
+                    click.secho(
+                        f"Error: training job {job.id} {current.state.value} "
+                        f"(exit {current.status.exit_code}); full log: magitui jobs logs {job.id}",
+                        err=True,
+                        fg="red",
                     )
+                    # The training's own exit status, so scripts can tell its failures apart.
+                    raise SystemExit(current.status.exit_code or 1)
                 return
             time.sleep(0.5)
     except KeyboardInterrupt:

@@ -197,3 +197,26 @@ def test_eight_bit_adamw_with_offload_is_a_warning_adafactor_an_error() -> None:
     assert offload_problem(optimizer_kind("adafactor") or "adamw")
     assert offload_problem(optimizer_kind("adamw_bnb_8bit") or "adamw")
     assert not offload_problem(optimizer_kind("adamw_torch") or "adamw")
+
+
+def test_magitui_train_refuses_a_gated_model_before_any_job(
+    gated_hub: list[str], train_file: Path, isolated: Path
+) -> None:
+    """The same check guards `magitui train`: nothing starts, the message says what to do."""
+    import subprocess
+
+    from tests.conftest import magitui_cmd
+
+    base = ["train", "--data", str(train_file), "--out", str(isolated / "out"), "--dry-run"]
+    refused = subprocess.run(
+        [*magitui_cmd(), *base, "--base-model", "org/gated-403"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert "error: base model org/gated-403 is gated and no Hugging Face token is set" in (
+        refused.stderr
+    )
+    assert "huggingface.co/org/gated-403" in refused.stderr
+    assert not (isolated / "out").exists()

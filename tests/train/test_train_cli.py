@@ -139,3 +139,22 @@ def test_packing_flag_reaches_the_training(
     assert "log: attention sdpa, packed batches (no padding)" in result.stderr.splitlines()
     (job,) = json.loads(magitui("jobs", "--json").stdout)
     assert "--packing" in job["command"]
+
+
+def test_dry_run_prints_the_command_and_starts_nothing(
+    isolated: Path, tiny_model: Path, train_file: Path
+) -> None:
+    out = isolated / "out"
+    base = ["train", "--data", str(train_file), "--base-model", str(tiny_model), "--out", str(out)]
+    launchable = magitui(*base, "--num-processes", "2", "--max-len", "256", "--dry-run")
+    assert launchable.returncode == 0, launchable.stderr
+    command = launchable.stdout.strip()
+    assert "accelerate.commands.launch --multi_gpu --num_processes 2" in command
+    assert "-m magitui_core.train" in command and "--max-seq-len 256" in command
+    assert "launchable: drop --dry-run to start it" in launchable.stderr
+    blocked = magitui(*base, "--batch-size", "0", "--dry-run")
+    assert blocked.returncode == 1 and "--per-device-batch = 0" in blocked.stderr
+    refused = magitui(*base, "--optim", "adafactor", "--dry-run", "--config", str(isolated / "x"))
+    assert refused.returncode == 1 and "accelerate config" in refused.stderr
+    assert json.loads(magitui("jobs", "--json").stdout) == []
+    assert not out.exists()
