@@ -148,7 +148,7 @@ class DemoScreen(PollingScreen):
         self.app.notify(
             f"{SERVING_NOTE} u returns to the tour.",
             title="The demo's model is served",
-            timeout=20,
+            timeout=8,
         )
 
 
