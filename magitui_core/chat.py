@@ -283,7 +283,8 @@ class ChatClient:
             if continuing and settings.prompt_format == "template":
                 raise ChatError(
                     f"{settings.base_url} cannot continue an answer in place (it refused "
-                    "continue_final_message) — switch the prompt format to magicoder, or raise "
+                    "continue_final_message) — switch the prompt format to magicoder (f in Chat, "
+                    "--prompt-format magicoder in `magitui chat`), or raise "
                     "max tokens and regenerate"
                 ) from None
             raise ChatError(f"{settings.base_url} refused the request: {exc.message}") from None
@@ -295,7 +296,8 @@ class ChatClient:
             if not raw and lacks_chat_template(settings.model):
                 raise ChatError(
                     f"{settings.model} has no chat template, so the server cannot format a chat "
-                    "— switch the prompt format to magicoder"
+                    "— switch the prompt format to magicoder (f in Chat, --prompt-format magicoder "
+                    "in `magitui chat`)"
                 ) from None
             raise ChatError(
                 f"{settings.base_url} answered {exc.status_code}: {exc.message}"
