@@ -313,9 +313,16 @@ def curate(
     loaded = load_inputs(inputs, options.fmt, progress)
     read_seconds = time.perf_counter() - started
     if not loaded.records:
+        where = ", ".join(map(str, inputs))
+        if not loaded.bad_lines:  # an empty file (a generation that has not written yet)
+            raise CurationError(
+                f"no records in {where}: the input is empty — generate into it first "
+                "(magitui generate) or give another file; nothing written"
+            )
+        first = loaded.bad_lines[0]
         raise CurationError(
-            f"no usable records in {', '.join(map(str, inputs))} "
-            f"({len(loaded.bad_lines)} bad line(s)) — nothing written"
+            f"no usable records in {where}: all {len(loaded.bad_lines)} line(s) are bad "
+            f"(first: {first}) — fix or regenerate the file; nothing written"
         )
     result = curate_records(loaded, options, progress, index)
     result.output = str(out)

@@ -185,9 +185,11 @@ def token_stats(rows: Sequence[DataRow], limit: int = DEFAULT_MAX_SEQ_LENGTH) ->
     )
 
 
-def run_data_files(runs_dir: Path) -> list[Path]:
-    """Every JSONL file in a run's data folder, newest first."""
-    files = [p for p in runs_dir.glob("*/data/**/*.jsonl") if p.is_file()]
+def data_files(workspace_root: Path) -> list[Path]:
+    """Every JSONL file in a run's data folder or the workspace's own data/ (where the
+    Generate screen writes when no run is chosen), newest first."""
+    patterns = ("runs/*/data/**/*.jsonl", "data/**/*.jsonl")
+    files = [p for pattern in patterns for p in workspace_root.glob(pattern) if p.is_file()]
     return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)
 
 

@@ -19,7 +19,7 @@ import os
 import signal
 import sys
 import time
-from collections import deque
+from collections import Counter, deque
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -181,10 +181,14 @@ def describe_progress(stats: dict[str, Any]) -> str:
 
 def describe_summary(summary: dict[str, Any]) -> str:
     rejected = ", ".join(f"{k} {v}" for k, v in summary["rejected"].items() if v) or "none"
-    return (
+    text = (
         f"{summary['state']}: {summary['done']}/{summary['total']} indices accounted for — "
         f"accepted {summary['accepted']}, rejected {rejected}; {summary['accepted_path']}"
     )
+    if summary["state"] == "stopped" and summary["done"] < summary["total"]:
+        # Interrupted: nothing is lost, and the way on is to start the same generation again.
+        text += " — rerun the same settings to resume (finished indices are skipped)"
+    return text
 
 
 def classify(text: str, finish_reason: str | None) -> tuple[str | None, tuple[str, str] | None]:
@@ -245,6 +249,9 @@ class GenerationJob:
         self.rates = RateMeter()
         self.session_done = 0
         self.skipped = 0
+        # Outcomes within this run's index range (the files may hold other ranges too).
+        self.range_accepted = 0
+        self.range_rejected: Counter[str] = Counter()
         self.usage = {"prompt_tokens": 0, "completion_tokens": 0}
         self.pool: TeacherPool | None = None
         self._last_progress = 0.0
@@ -360,6 +367,7 @@ class GenerationJob:
         settings = self.settings
         stop_at = settings.start + settings.count
         self.skipped = state.count_in(settings.start, stop_at)
+        self.range_accepted, self.range_rejected = state.outcomes_in(settings.start, stop_at)
         self.reporter.info(
             f"generating {settings.count} samples (indices {settings.start}–{stop_at - 1}) from "
             f"{source.description} with {settings.model} at {', '.join(settings.endpoints)}"
@@ -476,6 +484,10 @@ class GenerationJob:
     def _record(self, record: dict[str, Any], accepted: bool) -> None:
         self.output.write(record, accepted)
         self.session_done += 1
+        if accepted:
+            self.range_accepted += 1
+        else:
+            self.range_rejected[str(record["reason"])] += 1
         if not accepted and record["reason"] == "request-failed":
             self.rates.add(0)
         self._maybe_progress()
@@ -483,7 +495,6 @@ class GenerationJob:
     # ---- reporting -----------------------------------------------------------------------
     def stats(self, final: bool = False) -> dict[str, Any]:
         settings = self.settings
-        state = self.output.state
         stop_at = settings.start + settings.count
         done = self.skipped + self.session_done
         requests_per_s, tokens_per_s = self.rates.rates()
@@ -495,8 +506,8 @@ class GenerationJob:
             "total": settings.count,
             "start": settings.start,
             "stop": stop_at,
-            "accepted": state.accepted,
-            "rejected": {reason: state.rejected.get(reason, 0) for reason in REJECT_REASONS},
+            "accepted": self.range_accepted,
+            "rejected": {reason: self.range_rejected.get(reason, 0) for reason in REJECT_REASONS},
             "in_flight": pool.in_flight if pool else 0,
             "concurrency": pool.concurrency if pool else settings.concurrency,
             "requests_per_s": round(requests_per_s, 3),

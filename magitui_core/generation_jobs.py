@@ -8,14 +8,24 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from magitui_core.events import EventReader
 from magitui_core.generation_settings import PAUSE_MARKER, GenerationSettings
 from magitui_core.jobs import JobInfo, JobManager
+from magitui_core.seeds import open_seed_source
+from magitui_core.workspace import GENERATED_NAME
 
 JOB_KIND = "generate"
+
+
+def job_name(settings: GenerationSettings, run: str | None) -> str:
+    """`generate-RUN`, plus the file's stem unless it is the usual generated.jsonl:
+    job lists then say which run each generation fills ("generate-generated" said nothing)."""
+    parts = [run, None if settings.out.name == GENERATED_NAME else settings.out.stem]
+    return "-".join(["generate", *(part for part in parts if part)])
 
 
 def start_generation_job(
@@ -24,9 +34,19 @@ def start_generation_job(
     """Start ``python -m magitui_core.generate ...``; the API key reaches it through the
     environment it inherits (or the stored credential), never through its arguments."""
     settings.validate()
+    if not settings.seeds.startswith("hf:"):
+        # A missing or empty local source is refused here, in one line, rather than as a
+        # job that fails at once (a hub source is checked by the job: it needs the network).
+        open_seed_source(
+            settings.seeds,
+            settings.seed,
+            settings.text_column,
+            settings.languages,
+            settings.extensions,
+        )
     return jobs.start(
         [sys.executable, "-m", "magitui_core.generate", *settings.to_argv()],
-        name=f"generate-{settings.out.stem}",
+        name=job_name(settings, run),
         kind=JOB_KIND,
         run=run,
     )
@@ -35,6 +55,41 @@ def start_generation_job(
 def generation_jobs(jobs: JobManager) -> list[JobInfo]:
     """Generation jobs, newest first."""
     return [job for job in jobs.list_jobs() if job.status.kind == JOB_KIND]
+
+
+FORM_OPTIONS = {
+    "--base-url": "base_url",
+    "--model": "model",
+    "--seeds": "seeds",
+    "--count": "count",
+    "--concurrency": "concurrency",
+    "--out": "out",
+}
+
+
+def form_values(job: JobInfo) -> dict[str, str]:
+    """The endpoint, model, seeds, count, concurrency and output a generation job was started with,
+    read back from its (secret-free) command line so a reopened form need not be retyped."""
+    values: dict[str, str] = {}
+    command = job.status.command
+    for option, value in pairwise(command):
+        key = FORM_OPTIONS.get(option)
+        if key == "base_url" and "base_url" in values:  # several servers: space-separated
+            values[key] += f" {value}"
+        elif key is not None:
+            values[key] = value
+    return values
+
+
+def writing_job(jobs: JobManager, path: Path) -> JobInfo | None:
+    """The live generation job still appending to ``path``, if any: curating the file now
+    would miss what it writes next."""
+    target = path.resolve()
+    for job in generation_jobs(jobs):
+        out = form_values(job).get("out")
+        if job.is_live and out and Path(out).resolve() == target:
+            return job
+    return None
 
 
 def is_paused(job: JobInfo) -> bool:

@@ -43,12 +43,32 @@ class ResumeState:
     done: set[int] = field(default_factory=set)
     accepted: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+    # Per index, so a run over part of the file counts only its own range.
+    accepted_indices: set[int] = field(default_factory=set)
+    rejected_reasons: dict[int, str] = field(default_factory=dict)
     repaired: list[str] = field(default_factory=list)  # files whose torn last line was cut
     bad_lines: int = 0
     latest_sample: dict[str, Any] | None = None
 
     def count_in(self, start: int, stop: int) -> int:
         return sum(1 for index in self.done if start <= index < stop)
+
+    def outcomes_in(self, start: int, stop: int) -> tuple[int, Counter[str]]:
+        """Accepted count and rejections by reason among indices start..stop-1."""
+        accepted = sum(1 for index in self.accepted_indices if start <= index < stop)
+        rejected = Counter(
+            reason for index, reason in self.rejected_reasons.items() if start <= index < stop
+        )
+        return accepted, rejected
+
+    def note(self, index: int, accepted: bool, reason: str) -> None:
+        self.done.add(index)
+        if accepted:
+            self.accepted += 1
+            self.accepted_indices.add(index)
+        else:
+            self.rejected[reason] += 1
+            self.rejected_reasons[index] = reason
 
 
 def repair_torn_tail(path: Path) -> bool:
@@ -155,12 +175,11 @@ class GenerationOutput:
                 except (ValueError, KeyError, TypeError):
                     state.bad_lines += 1
                     continue
-                state.done.add(index)
+                if index in state.done:
+                    continue  # a line repeated by hand-editing counts once, as resume does
+                state.note(index, accepted, str(record.get("reason", "unknown")))
                 if accepted:
-                    state.accepted += 1
                     state.latest_sample = record
-                else:
-                    state.rejected[str(record.get("reason", "unknown"))] += 1
 
     def write(self, record: dict[str, Any], accepted: bool) -> None:
         """Append one record as one line, in one write (never interleaved, never half-read)."""
@@ -173,11 +192,7 @@ class GenerationOutput:
         written = os.write(fd, data)
         while written < len(data):  # regular files write whole, but never assume
             written += os.write(fd, data[written:])
-        self.state.done.add(index)
-        if accepted:
-            self.state.accepted += 1
-        else:
-            self.state.rejected[str(record["reason"])] += 1
+        self.state.note(index, accepted, "" if accepted else str(record["reason"]))
 
     def close(self) -> None:
         for fd in self._fds.values():

@@ -48,6 +48,14 @@ class TeacherFatal(Exception):
     """The generation cannot go on (bad key, unknown model, endpoint gone)."""
 
 
+class TeacherUnreachable(TeacherFatal):
+    """No answer at all (connection refused, DNS, timeouts) after every attempt."""
+
+    def __init__(self, message: str, problem: str) -> None:
+        super().__init__(message)
+        self.problem = problem
+
+
 class RequestFailed(Exception):
     """This one request gave up; the run goes on."""
 
@@ -371,10 +379,11 @@ class TeacherClient:
                 self.stats.retries += 1
                 await asyncio.sleep(delay)
         if unreachable:
-            raise TeacherFatal(
+            raise TeacherUnreachable(
                 f"the teacher at {self.base_url} is unreachable after {self.attempts} attempts "
                 f"({last_problem}) — start the server or fix --base-url; rerun the same command "
-                "to resume"
+                "to resume",
+                str(last_problem),
             )
         raise RequestFailed(f"{what} gave up after {self.attempts} attempts: {last_problem}")
 
@@ -399,15 +408,23 @@ async def probe_endpoint_async(
     client = TeacherClient(base_url, model or "", api_key, timeout=timeout, attempts=1)
     try:
         started = time.monotonic()
+        models_missing = False
         try:
             result.models = await client.list_models()
             result.models_latency = time.monotonic() - started
+        except TeacherUnreachable as exc:  # a probe is not a run: nothing to resume
+            result.error = (
+                f"cannot reach {base_url} ({exc.problem}) — start the server or fix the URL"
+            )
+            return result
         except (TeacherFatal, RequestFailed) as exc:
             if "404" not in str(exc):
                 result.error = str(exc)
                 return result
+            models_missing = True
         chosen = model or (result.models[0].id if result.models else None)
         if not chosen:
+            result.error = _no_model_hint(base_url, models_missing)
             return result
         result.model = client.model = chosen
         started = time.monotonic()
@@ -422,6 +439,19 @@ async def probe_endpoint_async(
         with contextlib.suppress(Exception):
             await client.close()
     return result
+
+
+def _no_model_hint(base_url: str, models_missing: bool) -> str:
+    """Why a probe found no model to try, and what to do about it."""
+    root = base_url.rstrip("/")
+    if models_missing and not root.endswith("/v1"):
+        return (
+            f"{root}/models is not found (404) — OpenAI-compatible APIs usually live under "
+            f"/v1: try {root}/v1"
+        )
+    if models_missing:
+        return f"{root} has no /models list (404) — fill in Model and test again"
+    return f"{root} lists no models — fill in Model and test again"
 
 
 def probe_endpoint(

@@ -24,6 +24,8 @@ from magitui_core.atomic import write_text_atomic
 RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 RUN_FILE = "run.toml"
 RUN_SUBDIRS = ("data", "jobs", "checkpoints")
+# What generation writes in a run's data/ by default, and so what curation reads by default.
+GENERATED_NAME = "generated.jsonl"
 
 
 class WorkspaceError(Exception):

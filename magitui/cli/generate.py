@@ -21,8 +21,7 @@ from magitui_core.generate import (
     run_generation,
 )
 from magitui_core.teacher import DEFAULT_ATTEMPTS, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT
-
-DEFAULT_OUT_NAME = "generated.jsonl"
+from magitui_core.workspace import GENERATED_NAME
 
 
 class RichReporter(GenerationReporter):
@@ -93,7 +92,7 @@ def _out_path(context: Any, out: Path | None, run_name: str | None) -> Path:
     if run_name:
         data = context.workspace.get_run(run_name).path / "data"
         if out is None:
-            return data / DEFAULT_OUT_NAME
+            return data / GENERATED_NAME
         out = out.expanduser()
         return out if out.is_absolute() else data / out
     if out is not None:

@@ -34,6 +34,22 @@ def _job_dict(job: JobInfo) -> dict[str, Any]:
     return data
 
 
+def _last_error(job: JobInfo) -> str:
+    """Why a failed job failed, from its last error event: the listing answers it at once."""
+    if job.state.value not in ("failed", "crashed"):
+        return ""
+    from magitui_core.tail import last_lines
+
+    for line in reversed(last_lines(job.events_path, 20, max_bytes=16 * 1024)):
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue  # a torn last line
+        if isinstance(event, dict) and event.get("type") == "error":
+            return str(event.get("message", ""))
+    return ""
+
+
 STATE_STYLE = {
     "running": "green",
     "starting": "cyan",
@@ -70,7 +86,7 @@ def jobs(click_ctx: click.Context, ctx: CliContext, as_json: bool, run_name: str
             job.state.value,
             fmt_time(job.status.started_at or job.status.created_at),
             fmt_duration(job.duration()),
-            job.note or job.status.error or "",
+            job.note or job.status.error or _last_error(job),
         ]
         for job in items
     ]

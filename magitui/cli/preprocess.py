@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from magitui.cli.base import CliContext, pass_ctx
+from magitui_core.workspace import GENERATED_NAME
 
 if TYPE_CHECKING:
     from magitui_core.curate import CurationResult
@@ -27,6 +28,8 @@ def _resolve(
 ) -> tuple[list[Path], Path, Path | None]:
     """With --run, relative paths live in the run's data folder, so they cannot go astray."""
     if run is None:
+        if not inputs:
+            raise click.UsageError("give IN.jsonl (or --run NAME to read its data/generated.jsonl)")
         if out is None:
             raise click.UsageError("--out FILE is required (or give --run NAME to use its data/)")
         return [Path(p) for p in inputs], Path(out), Path(report) if report else None
@@ -42,14 +45,15 @@ def _resolve(
         return path if path.is_absolute() else data / path
 
     return (
-        [place(p) for p in inputs],
+        # The run's generator output by default: `generate --run R` then `preprocess --run R`.
+        [place(p) for p in inputs or (GENERATED_NAME,)],
         place(out or DEFAULT_OUT),
         place(report or DEFAULT_REPORT),
     )
 
 
 @click.command()
-@click.argument("inputs", nargs=-1, required=True, metavar="IN.jsonl [IN2.jsonl ...]")
+@click.argument("inputs", nargs=-1, metavar="[IN.jsonl ...]")
 @click.option("--out", "-o", metavar="FILE", help="Formatted JSONL (instruction, response).")
 @click.option("--run", metavar="NAME", help="Resolve relative paths in runs/NAME/data/.")
 @click.option(
@@ -103,7 +107,8 @@ def preprocess(
     """Clean, dedupe, decontaminate and format generated data for training.
 
     Combines IN files (generated problem/solution, evol-instruct, codealpaca or
-    instruction/response JSONL), writes OUT atomically and prints what was kept and
+    instruction/response JSONL; with --run and no IN, the run's generated.jsonl),
+    writes OUT atomically and prints what was kept and
     removed. Unreadable lines are reported as file:line and skipped.
     """
     from magitui_core.curate import CurateOptions, CurationError, curate
@@ -111,6 +116,7 @@ def preprocess(
     from magitui_core.record_formats import FormatError
 
     paths, out_path, report_path = _resolve(ctx, run, inputs, out, report)
+    _warn_if_still_generating(ctx, paths)
     try:
         options = CurateOptions(
             fmt=fmt,
@@ -125,6 +131,21 @@ def preprocess(
     except (CurationError, FormatError, BenchmarkUnavailable, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     print_summary(result, report_path)
+
+
+def _warn_if_still_generating(ctx: CliContext, paths: list[Path]) -> None:
+    from magitui_core.generation_jobs import writing_job
+
+    jobs = ctx.get().jobs
+    for path in paths:
+        job = writing_job(jobs, path)
+        if job is not None:  # a warning, not a refusal: a partial check can be what is wanted
+            click.secho(
+                f"warning: generation job {job.id} is still writing {path} — this curation "
+                "misses what it writes next; rerun when it ends",
+                err=True,
+                fg="yellow",
+            )
 
 
 class CurationProgress:

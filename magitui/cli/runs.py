@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -28,6 +29,7 @@ def runs(click_ctx: click.Context, ctx: CliContext, as_json: bool) -> None:
                         "path": str(r.path),
                         "created_at": r.created_at,
                         "jobs": r.job_count,
+                        "data_files": _data_names(r.path),
                     }
                     for r in items
                 ],
@@ -38,8 +40,23 @@ def runs(click_ctx: click.Context, ctx: CliContext, as_json: bool) -> None:
     if not items:
         click.echo("No runs yet. Create one: magitui runs create NAME")
         return
-    for run in items:
-        click.echo(f"{run.name:<32} {fmt_time(run.created_at)}  {run.job_count} job(s)")
+    rows = [
+        (run.name, fmt_time(run.created_at), str(run.job_count), ", ".join(_data_names(run.path)))
+        for run in items
+    ]
+    widths = [max(len(row[i]) for row in [RUN_HEADER, *rows]) for i in range(3)]
+    for row in [RUN_HEADER, *rows]:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        click.echo("  ".join([*cells, row[3] or "-"]).rstrip())
+
+
+RUN_HEADER = ("NAME", "CREATED", "JOBS", "DATA")
+
+
+def _data_names(run_path: Path) -> list[str]:
+    """The run's data files, so a listing shows which stages have produced something."""
+    data = run_path / "data"
+    return sorted(str(p.relative_to(data)) for p in data.glob("**/*.jsonl") if p.is_file())
 
 
 @runs.command("create")

@@ -31,12 +31,13 @@ from magitui_core.data_rows import (
     REMOVED,
     DataFile,
     check,
+    data_files,
     filter_rows,
     load_data_file,
-    run_data_files,
     run_of,
 )
 from magitui_core.events import EventReader
+from magitui_core.generation_jobs import writing_job
 from magitui_core.jobs import JobError, JobInfo
 
 STATUS_CHOICES = [("All rows", ""), ("Kept", KEPT), ("Removed", REMOVED), ("Rejected", REJECTED)]
@@ -58,6 +59,14 @@ def seq_limit(config: Any) -> int:
 
 class DataScreen(MagituiScreen):
     TITLE_TEXT = "Data"
+    # The file list may spread over the filters: at 80 columns labels would wrap.
+    DEFAULT_CSS = """
+    #data-file > SelectOverlay {
+        width: auto;
+        min-width: 100%;
+        max-width: 76;
+    }
+    """
     AUTO_FOCUS = "#data-table"
     BINDINGS = [
         Binding("o", "focus_file", "Open"),
@@ -94,8 +103,7 @@ class DataScreen(MagituiScreen):
         yield RecordTable(id="data-table")
 
     def on_mount(self) -> None:
-        self._show_summary()
-        self.refresh_files(open_newest=True)
+        self._show_summary()  # the file list loads on resume, which follows mounting
         self.run_worker(self._running_curation, group=JOB_GROUP, thread=True, exit_on_error=False)
 
     def _running_curation(self) -> tuple[JobInfo, list[dict[str, Any]]] | None:
@@ -124,16 +132,17 @@ class DataScreen(MagituiScreen):
 
     # ---- files -----------------------------------------------------------------------------
     def refresh_files(self, open_newest: bool = False) -> None:
-        runs_dir = self.ctx.workspace.runs_dir
+        root = self.ctx.workspace.root
 
         def collect() -> list[Path]:
-            return run_data_files(runs_dir)
+            return data_files(root)
 
         self._open_newest = self._open_newest or open_newest
         self.run_worker(collect, group=FILES_GROUP, thread=True, exit_on_error=False)
 
     def _files_listed(self, files: list[Path], open_newest: bool) -> None:
         runs_dir = self.ctx.workspace.runs_dir
+        data_dir = self.ctx.workspace.root / "data"
         if self.data is not None and self.data.path not in files:
             files = [self.data.path, *files]  # a file opened by path stays choosable
         self._files = files
@@ -144,7 +153,10 @@ class DataScreen(MagituiScreen):
                 relative = path.relative_to(runs_dir)
                 label = f"{relative.parts[0]} · {'/'.join(relative.parts[2:])}"
             except ValueError:
-                label = str(path)
+                try:
+                    label = f"workspace · {path.relative_to(data_dir)}"
+                except ValueError:
+                    label = str(path)
             options.append((label, str(path)))
         with self.prevent(Select.Changed):
             select.set_options(options)
@@ -245,6 +257,8 @@ class DataScreen(MagituiScreen):
             self.data is None or str(self.data.path) != event.value
         ):
             self.open_path(Path(event.value))
+            # Back to the rows, so Enter opens a record instead of the file list again.
+            self.query_one(RecordTable).focus()
 
     # ---- filtering -------------------------------------------------------------------------
     @on(Select.Changed, "#data-status")
@@ -284,8 +298,8 @@ class DataScreen(MagituiScreen):
         if data is None:
             if not self.progress_text:
                 parts.append(
-                    "No data file open. Files in runs/*/data/ are listed under Open (o); "
-                    "generate some on Generate (g)."
+                    "No data file yet: files in runs/*/data/ and the workspace's data/ "
+                    "are listed under Open (o) — generate some on Generate (g)."
                     if not self._files
                     else "Choose a file to open (o)."
                 )
@@ -306,8 +320,21 @@ class DataScreen(MagituiScreen):
         self.query_one("#data-summary", Static).update(Content(" · ".join(parts)))
 
     # ---- actions ---------------------------------------------------------------------------
+    def on_screen_resume(self) -> None:
+        # A file generated or curated while this screen was hidden is choosable on return.
+        self.refresh_files(open_newest=self.data is None)
+
     def action_focus_file(self) -> None:
-        self.query_one("#data-file", Select).focus()
+        if not self._files:
+            self.notify(
+                f"No data files in {self.ctx.workspace.runs_dir}/*/data/ or "
+                f"{self.ctx.workspace.root / 'data'} — generate some on Generate (g).",
+                severity="warning",
+            )
+        select = self.query_one("#data-file", Select)
+        select.focus()
+        if self._files:
+            select.expanded = True  # o means open: show the list at once
 
     def action_focus_status(self) -> None:
         self.query_one("#data-status", Select).focus()
@@ -349,6 +376,24 @@ class DataScreen(MagituiScreen):
             self.notify(f"Curation job {self._job_id} is still running.", severity="warning")
             return
         path = self.data.path
+        if path.name.endswith(REJECTED_SUFFIX):
+            accepted = path.name[: -len(REJECTED_SUFFIX)] + ".jsonl"
+            self.notify(
+                f"{path.name} holds the teacher's rejected answers, which are never trained on "
+                f"— open {accepted} (o) and curate that",
+                title="Nothing to curate",
+                severity="warning",
+            )
+            return
+        writer = writing_job(self.ctx.jobs, path)
+        if writer is not None:  # curating half a file would train on half the data
+            self.notify(
+                f"generation job {writer.id} is still writing {path.name} — curate it when "
+                "the job ends (or stop the job first)",
+                title="Not yet",
+                severity="warning",
+            )
+            return
         out, report = self.curation_paths(path)
         run = run_of(path, self.ctx.workspace.runs_dir)
         command = [sys.executable, "-m", "magitui_core.preprocess", str(path)]

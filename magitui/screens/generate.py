@@ -37,6 +37,7 @@ from magitui_core.durations import compact_duration
 from magitui_core.generation_jobs import (
     GenerationFollower,
     GenerationView,
+    form_values,
     generation_jobs,
     is_paused,
     set_paused,
@@ -49,11 +50,11 @@ from magitui_core.generation_settings import (
 )
 from magitui_core.jobs import JobInfo
 from magitui_core.teacher_prices import PriceTable, load_prices, prices_path
+from magitui_core.workspace import GENERATED_NAME, WorkspaceError
 
 if TYPE_CHECKING:
     from magitui_core.teacher import EndpointProbe
 
-DEFAULT_OUT = "data/generated.jsonl"
 NO_JOB = (
     "No generation yet. Fill in Setup and press [b]Start[/b] (or ctrl+r), or run "
     "[b]magitui generate … --detach[/b]; its progress shows here."
@@ -65,8 +66,16 @@ FIELDS = (
     ("seeds", "Seeds", "folder, file.jsonl or hf:DATASET[:DIR]"),
     ("count", "Count", "samples"),
     ("concurrency", "Parallel", "requests in flight"),
-    ("out", "Output", "FILE.jsonl (relative to the workspace)"),
+    ("run", "Run", "run name (Home › n makes one) — empty: the workspace's data/"),
+    ("out", "Output", "FILE.jsonl (relative: in the run's data/ folder)"),
 )
+FLAG_LABELS = {
+    "--base-url": "Endpoint",
+    "--model": "Model",
+    "--count": "Count",
+    "--concurrency": "Parallel",
+    "--out": "Output",
+}
 SAMPLE_CHARS = 4000  # a huge sample must not slow the screen; the file has all of it
 WARNINGS_MAX_LINES = 100
 
@@ -79,6 +88,7 @@ class GenerateSnapshot:
     view: GenerationView
     reattached: bool
     prices: PriceTable | None
+    newest_run: str | None = None  # looked up only while the Run field follows the newest
 
 
 class GenerateScreen(JobListScreen):
@@ -106,17 +116,21 @@ class GenerateScreen(JobListScreen):
         self._warnings: list[str] = []
         self._prices: PriceTable | None = None
         self._sample_index: int | None = None
+        # The Run field follows the newest run (a run made on Home shows up here) until edited.
+        self._run_auto: str | None = ""
+        self._defaults: dict[str, str] = {}
 
     # ---- layout ----------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
         config = self.ctx.config.teacher
-        defaults = {
+        defaults = self._defaults = {
             "base_url": config.base_url or "",
             "model": config.model or "",
             "seeds": "",
             "count": "1000",
             "concurrency": "64",
-            "out": DEFAULT_OUT,
+            "run": "",
+            "out": GENERATED_NAME,
         }
         with TabbedContent(initial="setup-tab"):
             with TabPane("Setup", id="setup-tab"), VerticalScroll():
@@ -167,17 +181,24 @@ class GenerateScreen(JobListScreen):
             # Re-attach: the newest live generation, else the newest one.
             wanted = next((job.id for job in jobs if job.is_live), jobs[0].id)
         attached = next((job for job in jobs if job.id == wanted), None)
+        newest_run = None
+        if self._run_auto is not None:
+            runs = self.ctx.workspace.list_runs()
+            newest_run = max(runs, key=lambda r: r.created_at).name if runs else None
         reattached = False
         if attached is not None and attached.id != self._followed_id:
             self._follower = GenerationFollower(attached.events_path)
             self._followed_id = attached.id
             reattached = True
         view = self._follower.read() if self._follower and attached else GenerationView()
-        return GenerateSnapshot(jobs, time.time(), attached, view, reattached, prices)
+        return GenerateSnapshot(jobs, time.time(), attached, view, reattached, prices, newest_run)
 
     def apply(self, snapshot: GenerateSnapshot) -> None:
         self.show_jobs(snapshot.jobs, snapshot.taken_at)
         self.query_one("#generate-jobs").set_class(not snapshot.jobs, "-empty")
+        if snapshot.newest_run and self._run_auto is not None:
+            self._run_auto = snapshot.newest_run
+            self.query_one("#field-run", Input).value = snapshot.newest_run
         if snapshot.prices is not None:
             self._prices = snapshot.prices
             for problem in snapshot.prices.warnings:
@@ -185,6 +206,8 @@ class GenerateScreen(JobListScreen):
         if snapshot.attached is None:
             return
         first_attach = self._attached_id is None
+        if first_attach:
+            self._refill_form(snapshot.jobs[0])
         self._attached_id = snapshot.attached.id
         self._attached = snapshot.attached
         if snapshot.reattached:
@@ -204,6 +227,15 @@ class GenerateScreen(JobListScreen):
         if view.sample is not None:
             self._show_sample(view.sample)
         self._show_stats()
+
+    def _refill_form(self, job: JobInfo) -> None:
+        """On reopening, fields still at their defaults take the newest job's values."""
+        for key, value in form_values(job).items():
+            if key == "out":  # absolute: it would pin the old run's folder; Run decides it
+                continue
+            field = self.query_one(f"#field-{key}", Input)
+            if field.value == self._defaults[key]:
+                field.value = value
 
     def _show_live(self) -> None:
         self.query_one(TabbedContent).active = "live-tab"
@@ -227,12 +259,16 @@ class GenerateScreen(JobListScreen):
         progress = self._progress or {}
         paused = is_paused(job) and job.is_live
         state = "paused" if paused else job.state.value
+        out = form_values(job).get("out", "")
+        if out and job.status.run:
+            out = f"{job.status.run}/{Path(out).name}"  # the run says where; the path is long
         lines = [
             Content.from_markup(
-                "[b]$id[/b] · [b $accent]$state[/]$model",
+                "[b]$id[/b] · [b $accent]$state[/]$model$where",
                 id=job.id,
                 state=state,
                 model=f" · {progress['model']}" if progress.get("model") else "",
+                where=f" → {out}" if out else "",  # where the samples go, while they go
             )
         ]
         bar = self.query_one("#live-progress", ProgressBar)
@@ -356,6 +392,11 @@ class GenerateScreen(JobListScreen):
         elif event.button.id == "serve-local":
             self.action_serve_local()
 
+    def on_input_changed(self, event: Input.Changed) -> None:
+        # Typing a run name (or clearing it) stops the field following the newest run.
+        if event.input.id == "field-run" and event.value != self._run_auto:
+            self._run_auto = None
+
     def _field(self, key: str) -> str:
         return self.query_one(f"#field-{key}", Input).value.strip()
 
@@ -364,6 +405,13 @@ class GenerateScreen(JobListScreen):
         model = self._field("model") or None
         if not base_url:
             self.notify("Fill in the endpoint first (e.g. http://127.0.0.1:8000/v1).")
+            return
+        if not base_url.startswith(("http://", "https://")):
+            self.notify(
+                f"Endpoint {base_url!r} — must start with http:// or https://",
+                title="Cannot test",
+                severity="error",
+            )
             return
         self.query_one("#probe-result", Static).update(f"Testing {base_url}…")
 
@@ -411,28 +459,42 @@ class GenerateScreen(JobListScreen):
 
     def action_start(self) -> None:
         try:
-            settings = self._settings()
-        except ValueError as exc:
+            run, settings = self._settings()
+        except (ValueError, WorkspaceError) as exc:
             self.notify(str(exc), title="Cannot start", severity="error", timeout=10)
             return
         self.run_worker(
-            lambda: start_generation_job(self.ctx.jobs, settings),
+            lambda: start_generation_job(self.ctx.jobs, settings, run=run),
             name="start the generation",
             group="start",
             thread=True,
             exit_on_error=False,
         )
 
-    def _settings(self) -> GenerationSettings:
+    def _settings(self) -> tuple[str | None, GenerationSettings]:
+        """The run (if any) and the settings; a relative Output lands in the run's data/,
+        where Data and `magitui preprocess --run` look, so no file has to be moved."""
+
         def number(key: str, label: str) -> int:
             try:
                 return int(self._field(key))
             except ValueError:
                 raise ValueError(f"{label} {self._field(key)!r} — give a whole number") from None
 
-        out = Path(self._field("out") or DEFAULT_OUT).expanduser()
+        run = self._field("run") or None
+        if run is not None:
+            folder = self.ctx.workspace.run_path(run) / "data"  # refuses a bad name
+            if not folder.parent.is_dir():
+                known = ", ".join(r.name for r in self.ctx.workspace.list_runs()) or "none yet"
+                raise WorkspaceError(
+                    f"Run {run!r} does not exist (runs: {known}) — create it on Home (n), "
+                    "or clear Run to write under the workspace"
+                )
+        else:
+            folder = self.ctx.workspace.root / "data"
+        out = Path(self._field("out") or GENERATED_NAME).expanduser()
         if not out.is_absolute():
-            out = self.ctx.workspace.root / out
+            out = folder / out
         if not self._field("seeds"):
             raise ValueError("Seeds is empty — give a folder of code, a .jsonl file or hf:DATASET")
         # Several servers of the same model: separated by spaces or commas.
@@ -446,8 +508,14 @@ class GenerateScreen(JobListScreen):
             out=out,
             concurrency=number("concurrency", "Parallel"),
         )
-        settings.validate()  # GenerationError is a ValueError: shown as one line
-        return settings
+        try:
+            settings.validate()
+        except ValueError as exc:  # the engine names its flags; the form has labels
+            message = str(exc)
+            for flag, label in FLAG_LABELS.items():
+                message = message.replace(flag, label)
+            raise ValueError(message) from None
+        return run, settings
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # The base classes' handlers run too (Textual calls each class's handler in the MRO).

@@ -29,8 +29,9 @@ RUNS_EMPTY = (
     "A run keeps one recipe's data, jobs and checkpoints together."
 )
 JOBS_EMPTY = (
-    "No jobs yet — start one with [b]magitui jobs start -- CMD[/b] "
-    "or from Generate ([b]g[/b]) or Train ([b]t[/b])."
+    "No jobs yet — generate data on Generate ([b]g[/b]), curate it on Data ([b]d[/b]), "
+    "train on Train ([b]t[/b]); any command can run as a job too: "
+    "[b]magitui jobs start -- CMD[/b]."
 )
 RUN_OPS = "run-ops"
 

@@ -105,7 +105,11 @@ def test_runs_create_rename_delete(isolated: Path) -> None:
     assert magitui("runs", "create", "exp1").returncode == 0
     assert magitui("runs", "rename", "exp1", "exp2").returncode == 0
     (run,) = json.loads(magitui("runs", "--json").stdout)
-    assert run["name"] == "exp2"
+    assert run["name"] == "exp2" and run["data_files"] == []
+    (Path(run["path"]) / "data" / "generated.jsonl").write_text("{}\n")
+    header, row = magitui("runs").stdout.splitlines()
+    assert header.split() == ["NAME", "CREATED", "JOBS", "DATA"]
+    assert row.startswith("exp2 ") and row.endswith(" 0     generated.jsonl")
     refused = magitui("runs", "delete", "exp2")  # no terminal, no --yes
     assert refused.returncode == 1 and "pass --yes" in refused.stderr
     assert Path(run["path"]).is_dir()

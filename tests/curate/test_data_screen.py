@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,8 +19,12 @@ from magitui.widgets.data_stats import DataStatsScreen
 from magitui.widgets.record_table import RecordTable
 from magitui.widgets.record_view import RecordScreen
 from magitui_core.context import Context, open_context
+from magitui_core.generation_jobs import generation_jobs, start_generation_job
+from magitui_core.generation_settings import GenerationSettings
+from tests.conftest import magitui_cmd
 from tests.curate.humaneval_data import humaneval_problems
 from tests.curate.synthetic import synthetic_records, write_jsonl
+from tests.generate.teacher_server import Script, TeacherServer
 
 Scenario = Callable[[Pilot[None]], Awaitable[None]]
 
@@ -68,6 +74,15 @@ async def open_data_screen(pilot: Pilot[None]) -> DataScreen:
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     return screen
+
+
+async def wait_opened(pilot: Pilot[None], screen: DataScreen, path: Path) -> None:
+    """Until ``path`` is the open file and its loading workers are done."""
+    await wait_until(
+        pilot, lambda: screen.data is not None and screen.data.path == path, f"{path.name} open"
+    )
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
 
 
 def small_run(ctx: Context) -> Path:
@@ -232,3 +247,115 @@ def test_a_file_of_the_wrong_shape_is_explained_not_fatal(ctx: Context) -> None:
         assert screen.data is None
 
     drive(app, scenario)
+
+
+def test_files_made_while_away_are_listed_on_return_and_o_opens_the_list(
+    ctx: Context,
+) -> None:
+    """A new user opens Data before generating: nothing there. A file then written in the
+    workspace's own data/ (Generate with no run) appears on return, opens, and choosing a
+    file from the list hands focus back to the rows so Enter opens a record."""
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await pilot.press("d")
+        screen = pilot.app.screen
+        assert isinstance(screen, DataScreen)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "No data file yet" in screen_text(pilot.app)
+        await pilot.press("o")  # nothing to open: say where files are looked for
+        await pilot.pause()
+        assert any("generate some on Generate" in n.message for n in pilot.app._notifications)
+        await pilot.press("escape", "h")  # away to Home while a file is generated
+        await pilot.pause()
+        (ctx.workspace.root / "data").mkdir()
+        loose = write_jsonl(ctx.workspace.root / "data" / "generated.jsonl", synthetic_records(5))
+        run_file = write_jsonl(
+            ctx.workspace.create_run("r1").path / "data" / "older.jsonl", synthetic_records(3)
+        )
+        os.utime(run_file, (1, 1))  # older, so the loose file is the one opened
+        await pilot.press("d")
+        await wait_opened(pilot, screen, loose)
+        select = screen.query_one("#data-file", Select)
+        await pilot.press("o")
+        await pilot.pause()
+        assert select.expanded
+        await pilot.press("escape")
+        await pilot.pause()
+        select.value = str(run_file)  # what choosing from the list does
+        await wait_opened(pilot, screen, run_file)
+        assert isinstance(pilot.app.focused, RecordTable)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, RecordScreen)
+
+    drive(app, scenario)
+
+
+def test_curating_a_rejects_file_is_refused_with_the_file_to_use(ctx: Context) -> None:
+    data = ctx.workspace.create_run("r1").path / "data"
+    rejects = write_jsonl(
+        data / "generated.rejected.jsonl",
+        [{"index": 3, "reason": "unparseable", "raw": "Sure! Here you go."}],
+    )
+    os.utime(rejects, (1, 1))
+    write_jsonl(data / "generated.jsonl", synthetic_records(4))
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        screen = await open_data_screen(pilot)
+        screen.query_one("#data-file", Select).value = str(rejects)
+        await wait_opened(pilot, screen, rejects)
+        await pilot.press("p")
+        await pilot.pause()
+        (notice,) = [n for n in pilot.app._notifications if n.title == "Nothing to curate"]
+        assert "open generated.jsonl (o)" in notice.message
+        assert ctx.jobs.list_jobs() == []
+
+    drive(app, scenario)
+
+
+def test_a_file_still_being_generated_is_not_curated(ctx: Context) -> None:
+    data = ctx.workspace.create_run("r1").path / "data"
+    seeds = write_jsonl(data.parent / "seeds.jsonl", [{"content": f"x = {i}"} for i in range(5)])
+    out = data / "generated.jsonl"
+    server = TeacherServer(Script(latency=0.3, capacity=1)).start()
+    try:
+        settings = GenerationSettings(
+            base_url=server.base_url,
+            model="teacher-model",
+            seeds=str(seeds),
+            count=500,
+            out=out,
+            concurrency=1,
+        )
+        job = start_generation_job(ctx.jobs, settings, run="r1")
+        deadline = time.monotonic() + 30
+        while not (out.exists() and out.stat().st_size) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        app = MagituiApp(context=ctx)
+
+        async def scenario(pilot: Pilot[None]) -> None:
+            screen = await open_data_screen(pilot)
+            assert screen.data is not None and screen.data.path == out
+            await pilot.press("p")
+            await pilot.pause()
+            (notice,) = [n for n in pilot.app._notifications if n.title == "Not yet"]
+            assert f"{job.id} is still writing generated.jsonl" in notice.message
+            assert [j.status.kind for j in ctx.jobs.list_jobs()] == ["generate"]
+
+        drive(app, scenario)
+        # The headless twin curates anyway (a script may want a partial look) but says so.
+        result = subprocess.run(
+            [*magitui_cmd(), "preprocess", "--run", "r1"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+        assert f"generation job {job.id} is still writing {out}" in result.stderr
+    finally:
+        for live in generation_jobs(ctx.jobs):
+            ctx.jobs.stop(live.id, grace=1)
+        server.close()

@@ -63,10 +63,21 @@ def test_run_option_keeps_every_path_inside_the_run(isolated: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert len((data / "train.jsonl").read_text().splitlines()) == 58
     assert json.loads((data / "curation-report.json").read_text())["summary"]["read"] == 61
+    # No input named: the run's generated.jsonl, as `generate --run` writes it.
+    (data / "train.jsonl").unlink()
+    result = magitui("preprocess", "--run", "demo")
+    assert result.returncode == 0, result.stderr
+    assert len((data / "train.jsonl").read_text().splitlines()) == 58
+    bare = magitui("preprocess")
+    assert bare.returncode != 0 and "give IN.jsonl (or --run NAME" in bare.stderr
 
 
 def test_bad_requests_are_one_clear_line(isolated: Path) -> None:
     source = generated_file(isolated / "gen.jsonl")
+    empty = isolated / "empty.jsonl"
+    empty.write_text("")
+    junk = isolated / "junk.jsonl"
+    junk.write_text("not json\n{torn\n")
     cases = [
         (["preprocess", str(source)], "--out FILE is required"),
         (["preprocess", "nope.jsonl", "--out", "o.jsonl"], "input nope.jsonl: no such file"),
@@ -82,6 +93,8 @@ def test_bad_requests_are_one_clear_line(isolated: Path) -> None:
             ["preprocess", str(source), "--out", "o.jsonl", "--format", "evol-instruct"],
             "need instruction+output (evol-instruct)",
         ),
+        (["preprocess", str(empty), "--out", "o.jsonl"], "the input is empty — generate into it"),
+        (["preprocess", str(junk), "--out", "o.jsonl"], f"(first: {junk}:1: "),
     ]
     for args, message in cases:
         result = magitui(*args)
@@ -144,3 +157,7 @@ def test_a_failing_curation_job_says_why_in_its_events(jobs: JobManager, tmp_pat
     errors = [e["message"] for e in read_events(finished.events_path) if e["type"] == "error"]
     assert any("mbpp not available offline" in message for message in errors)
     assert not out.exists()
+    # `magitui jobs` says why it failed, without opening the job.
+    listing = magitui("jobs").stdout
+    (row,) = [line for line in listing.splitlines() if line.startswith(job.id)]
+    assert "failed" in row and "mbpp not available offline" in row

@@ -22,6 +22,8 @@ from tests.generate.conftest import read_jsonl, write_seed_lines
 from tests.generate.teacher_server import TeacherServer
 from tests.ui.pilot_helpers import drive, notifications, screen_text, settle, wait_until
 
+FILLED = ("base_url", "model", "seeds", "count", "concurrency")
+
 
 @pytest.fixture
 def ctx(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Context]:
@@ -152,12 +154,21 @@ def test_reopened_app_reattaches_to_the_running_generation(
             pilot, lambda: "rejects the system role" in str(warnings.content), "the warning", 30
         )
         assert not [n for n in notifications(app) if n[0] == "error"]
+        # The form is refilled from the job, so a rerun or a resume needs no retyping.
+        values = {key: screen.query_one(f"#field-{key}", Input).value for key in FILLED}
+        assert values == {
+            "base_url": server.base_url,
+            "model": "teacher-model",
+            "seeds": str(seeds),
+            "count": "500",
+            "concurrency": "2",
+        }
 
     drive(app, scenario, size=(100, 34))
     assert ctx.jobs.get(job.id).is_live  # closing the app left the job running
 
 
-def test_bad_form_input_is_one_clear_line(ctx: Context) -> None:
+def test_bad_form_input_is_one_clear_line(ctx: Context, tmp_path: Path) -> None:
     app = MagituiApp(context=ctx)
 
     async def scenario(pilot: Pilot[None]) -> None:
@@ -172,6 +183,43 @@ def test_bad_form_input_is_one_clear_line(ctx: Context) -> None:
         await settle(pilot)
         messages = [n[2] for n in notifications(app)]
         assert any(m.startswith("Seeds is empty") for m in messages)
+        await fill(pilot, screen, seeds="x.jsonl", base_url="htp:/oops")
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert (
+            "error",
+            "Cannot start",
+            "Endpoint 'htp:/oops' — must start with http:// or https://",
+        ) in notifications(app)
+        await pilot.press("ctrl+l")  # no request is sent to a URL that cannot work
+        await settle(pilot)
+        assert (
+            "error",
+            "Cannot test",
+            "Endpoint 'htp:/oops' — must start with http:// or https://",
+        ) in notifications(app)
+        await fill(pilot, screen, base_url="http://127.0.0.1:9/v1", out="o.txt")
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert any(
+            n[2].startswith("Output ") and "must end in .jsonl" in n[2] for n in notifications(app)
+        )
+        await fill(pilot, screen, out="o.jsonl")
+        # A local source that is not there, or has no code: refused at once, not as a job.
+        empty = tmp_path / "empty-folder"
+        empty.mkdir()
+        for seeds, expected in (
+            (tmp_path / "missing", f"seed source '{tmp_path / 'missing'}' is neither a folder"),
+            (tmp_path / "missing.jsonl", "does not exist — give a .jsonl file of code"),
+            (empty, f"seed folder {empty} has no usable source files"),
+        ):
+            await fill(pilot, screen, seeds=str(seeds))
+            await pilot.press("ctrl+r")
+            await wait_until(
+                pilot,
+                lambda expected=expected: any(expected in n[2] for n in notifications(app)),
+                expected,
+            )
         assert generation_jobs(ctx.jobs) == []
 
     drive(app, scenario)
@@ -245,3 +293,51 @@ def test_section_keys_still_work_on_arrival(ctx: Context) -> None:
         assert screen.query_one("#field-base_url", Input).value == ""
 
     drive(app, scenario)
+
+
+def test_output_lands_in_the_newest_run_where_data_finds_it(
+    ctx: Context, teacher: Callable[..., TeacherServer], tmp_path: Path
+) -> None:
+    """A new user makes a run on Home, then generates: the file must land in that run's
+    data/ (where Data and `preprocess --run` look), and the job must belong to the run."""
+    server = teacher()
+    seeds = write_seed_lines(tmp_path / "seeds.jsonl", [f"v = {i}" for i in range(5)])
+    ctx.workspace.create_run("old", created_at=1.0)
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        screen = await open_generate(pilot)
+        run_field = screen.query_one("#field-run", Input)
+        await wait_until(pilot, lambda: run_field.value == "old", "the only run")
+        ctx.workspace.create_run("r1")  # made on Home while Generate was already open
+        await pilot.press("h")
+        await settle(pilot)
+        await pilot.press("g")
+        await wait_until(pilot, lambda: run_field.value == "r1", "the newest run")
+        # A run that does not exist: one line naming it and the fix; no job.
+        await fill(pilot, screen, base_url=server.base_url, model="teacher-model")
+        await fill(pilot, screen, seeds=str(seeds), count="3", run="nope")
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        (problem,) = [n[2] for n in notifications(app) if n[1] == "Cannot start"]
+        assert "Run 'nope' does not exist" in problem and "create it on Home (n)" in problem
+        assert "old, r1" in problem and "\n" not in problem
+        assert generation_jobs(ctx.jobs) == []
+        # Typed by the user: polls must not put the newest run back.
+        await pilot.press("h")
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        assert run_field.value == "nope"
+        await fill(pilot, screen, run="r1")
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: generation_jobs(ctx.jobs), "the job to start")
+        (job,) = generation_jobs(ctx.jobs)
+        await wait_until(pilot, lambda: not ctx.jobs.get(job.id).is_live, "the job to end", 30)
+        assert job.status.run == "r1" and job.status.name == "generate-r1"
+        await wait_until(pilot, lambda: "→ r1/generated.jsonl" in screen_text(app), "where")
+
+    drive(app, scenario, size=(80, 24))
+    out = ctx.workspace.get_run("r1").path / "data" / "generated.jsonl"
+    assert sorted(r["index"] for r in read_jsonl(out)) == [0, 1, 2]
+    assert not (ctx.workspace.root / "data").exists()

@@ -126,6 +126,11 @@ def test_rerun_resumes_and_sends_nothing_for_done_indices(
     assert server.record.completions == sent + 5 and bigger["generated_now"] == 5
     accepted, _ = assert_exactly_once(out, 0, 15)
     assert {r["index"]: r["seed"] for r in accepted}[12] == "value_12 = 12 * 2"
+    # A smaller range counts its own indices, not the whole file ("3/3 done · accepted 15"
+    # read as a bug to a new user).
+    smaller = run_generation(settings_for(server, plain_seeds, out, count=3, start=2))
+    assert (smaller["done"], smaller["total"], smaller["accepted"]) == (3, 3, 3)
+    assert sum(smaller["rejected"].values()) == 0
 
 
 def test_changed_settings_are_refused_unless_forced(
@@ -470,6 +475,7 @@ def test_sigterm_stops_at_once_and_writes_the_summary(
     _, stderr = process.communicate(timeout=20)  # far less than the 30 s answers
     assert process.returncode == 130, stderr
     assert "stopped: 0/10 indices accounted for" in stderr
+    assert "rerun the same settings to resume" in stderr
     assert read_jsonl(out) == [] and read_jsonl(tmp_path / "gen.rejected.jsonl") == []
 
 

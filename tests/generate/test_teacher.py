@@ -203,4 +203,12 @@ def test_probe_reports_models_latency_and_system_role(
     mistral = probe_endpoint(teacher(reject_system=True).base_url, "teacher-model", None)
     assert mistral.system_role is False and mistral.error is None
     down = probe_endpoint(f"http://127.0.0.1:{free_port()}/v1", None, None)
-    assert down.error and "unreachable" in down.error
+    assert down.error and down.error.startswith("cannot reach http://127.0.0.1:")
+    assert "resume" not in down.error  # a probe has nothing to resume
+    # The commonest slip: the server's root without /v1 — say so instead of "no answer".
+    root = teacher().base_url.removesuffix("/v1")
+    bare = probe_endpoint(root, None, None)
+    assert bare.error == (
+        f"{root}/models is not found (404) — OpenAI-compatible APIs usually live under "
+        f"/v1: try {root}/v1"
+    )
