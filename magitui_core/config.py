@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from magitui_core import paths
 from magitui_core.atomic import write_text_atomic
@@ -59,6 +59,13 @@ class HuggingFaceSettings(_Section):
 class TeacherSettings(_Section):
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint of the teacher")
     model: str | None = Field(None, description="teacher model name")
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("use an http:// or https:// URL, e.g. http://127.0.0.1:8000/v1")
+        return value
 
 
 class MagituiConfig(_Section):

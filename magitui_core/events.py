@@ -116,3 +116,20 @@ class EventReader:
 def read_events(path: Path) -> list[dict[str, Any]]:
     """All complete events in a file (empty if it does not exist yet)."""
     return EventReader(path).read_new()
+
+
+def last_error_message(path: Path, max_bytes: int = 16 * 1024) -> str:
+    """The message of the newest ``error`` event near the end of ``path``, or "".
+
+    Why a job failed, for job lists: read from the tail only, so it stays cheap.
+    """
+    from magitui_core.tail import last_lines
+
+    for line in reversed(last_lines(path, 40, max_bytes=max_bytes)):
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue  # a torn last line
+        if isinstance(event, dict) and event.get("type") == "error":
+            return str(event.get("message", ""))
+    return ""

@@ -20,7 +20,7 @@ from pathlib import Path
 import psutil
 
 from magitui_core.credentials import redact_argv
-from magitui_core.events import JOB_DIR_ENV, EventWriter
+from magitui_core.events import JOB_DIR_ENV, EventWriter, last_error_message
 from magitui_core.job_status import (
     EVENTS_FILE,
     OUTPUT_FILE,
@@ -138,12 +138,16 @@ def supervise(job_dir: Path, command: list[str]) -> int:
     else:
         state = JobState.FAILED
     ended = now()
+    # The job's own last word on why it failed, so every job list can show it without
+    # reading events.
+    error = last_error_message(job_dir / EVENTS_FILE) if state is JobState.FAILED else None
     status.updated(
         state=state,
         ended_at=ended,
         exit_code=returncode,
         signal=sig,
         stop_requested_at=_marker_time(marker),
+        error=error or status.error,
     ).write(job_dir)
     events.emit("exited", state=state.value, exit_code=returncode, signal=sig)
     events.close()

@@ -35,19 +35,12 @@ def _job_dict(job: JobInfo) -> dict[str, Any]:
 
 
 def _last_error(job: JobInfo) -> str:
-    """Why a failed job failed, from its last error event: the listing answers it at once."""
+    """Why a failed job failed, for jobs that ended before the supervisor recorded it."""
     if job.state.value not in ("failed", "crashed"):
         return ""
-    from magitui_core.tail import last_lines
+    from magitui_core.events import last_error_message
 
-    for line in reversed(last_lines(job.events_path, 20, max_bytes=16 * 1024)):
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue  # a torn last line
-        if isinstance(event, dict) and event.get("type") == "error":
-            return str(event.get("message", ""))
-    return ""
+    return last_error_message(job.events_path)
 
 
 STATE_STYLE = {

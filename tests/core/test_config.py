@@ -119,3 +119,10 @@ def test_set_writes_typed_values_and_keeps_text_for_text_settings(isolated: Path
     text = paths.config_file().read_text()
     assert 'theme = "1"' in text and "refresh_seconds = 2.0" in text
     assert load_config().config.ui.theme == "1"
+
+
+def test_teacher_url_must_be_http(isolated: Path) -> None:
+    with pytest.raises(ConfigError, match=r"teacher.base_url = 'htp://bad' — use an http://"):
+        set_config_value("teacher.base_url", "htp://bad")
+    set_config_value("teacher.base_url", "https://api.openai.com/v1")
+    assert load_config().config.teacher.base_url == "https://api.openai.com/v1"

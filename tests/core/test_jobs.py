@@ -54,6 +54,27 @@ def test_failing_command_is_failed_with_exit_code(jobs: JobManager) -> None:
     assert done.status.exit_code == 3
 
 
+def test_failed_job_records_its_last_error_event(jobs: JobManager) -> None:
+    """The job's own last word on why it failed lands in status.json for every job list."""
+    script = textwrap.dedent(
+        """
+        from magitui_core.events import EventWriter
+        writer = EventWriter.for_current_job()
+        writer.emit("error", message="first problem")
+        writer.emit("error", message="seed folder /nope does not exist")
+        writer.emit("log", message="giving up")
+        raise SystemExit(2)
+        """
+    )
+    job = jobs.start([sys.executable, "-c", script])
+    done = wait_for(lambda: (j := jobs.get(job.id)).state.is_final and j)
+    assert done.state is JobState.FAILED and done.status.exit_code == 2
+    assert done.status.error == "seed folder /nope does not exist"
+    succeeded = jobs.start([sys.executable, "-c", script.replace("SystemExit(2)", "SystemExit(0)")])
+    ok = wait_for(lambda: (j := jobs.get(succeeded.id)).state.is_final and j)
+    assert ok.state is JobState.SUCCEEDED and ok.status.error is None
+
+
 def test_missing_command_fails_with_a_clear_error(jobs: JobManager) -> None:
     job = jobs.start(["magitui-no-such-command", "--x"])
     assert job.state is JobState.FAILED
