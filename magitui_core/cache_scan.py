@@ -9,12 +9,10 @@ library's own business, the library's scan is used instead.
 
 from __future__ import annotations
 
-import gc
 import os
 import stat
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -34,10 +32,15 @@ class CorruptedRepo(Exception):
     """A repo folder the hub's own scan would also refuse (reported, never fatal)."""
 
 
+# One snapshot entry: (file_path, blob_path, size). A big cache has 100k of these, kept
+# as plain tuples of str and int, which the garbage collector stops tracking the first
+# time it sees them; Paths or named tuples stay tracked, and each full pass of the
+# collector over them stalls whichever thread triggers it (the UI's too) for 100 ms+.
+FileRow = tuple[str, str, int]
+
+
 class CachedFile(NamedTuple):
-    """One snapshot entry. Plain strings, not Paths: a big cache has 100k of these,
-    and tuples of strings are invisible to the garbage collector, whose full passes
-    over Path objects would otherwise stall the UI thread for 100 ms and more."""
+    """One snapshot entry, as ``HubRevision.files`` hands it out."""
 
     file_path: str  # the entry inside snapshots/<rev>/
     blob_path: str  # first symlink hop, as huggingface_hub records it
@@ -49,9 +52,13 @@ class HubRevision:
     commit_hash: str
     refs: tuple[str, ...]
     snapshot_path: Path
-    files: tuple[CachedFile, ...]
+    file_rows: tuple[FileRow, ...]
     size: int
     last_modified: float
+
+    @property
+    def files(self) -> tuple[CachedFile, ...]:
+        return tuple(map(CachedFile._make, self.file_rows))
 
     @property
     def detached(self) -> bool:
@@ -106,19 +113,6 @@ class _Stats:
     by_blob: dict[str, os.stat_result] = field(default_factory=dict)
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The walk makes many objects and no cycles: collecting during it only costs time
-    (in every thread, the UI's included). Collection resumes right after."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _read_refs(refs_path: Path) -> dict[str, set[str]]:
     refs_by_hash: dict[str, set[str]] = defaultdict(set)
     if not os.path.lexists(refs_path) or not refs_path.exists():
@@ -137,7 +131,7 @@ def _read_refs(refs_path: Path) -> dict[str, set[str]]:
     return refs_by_hash
 
 
-def _walk_revision(folder: str, stats: _Stats, files: list[CachedFile]) -> None:
+def _walk_revision(folder: str, stats: _Stats, files: list[FileRow]) -> None:
     """Every non-folder entry under a snapshot, recursing into real folders only
     (pathlib's ``**`` in Python < 3.13 does not descend into symlinked folders)."""
     with os.scandir(folder) as entries:
@@ -152,13 +146,13 @@ def _walk_revision(folder: str, stats: _Stats, files: list[CachedFile]) -> None:
                 if stat.S_ISDIR(st.st_mode):
                     continue
                 stats.by_blob.setdefault(target, st)
-                files.append(CachedFile(entry.path, target, st.st_size))
+                files.append((entry.path, target, st.st_size))
             elif entry.is_dir(follow_symlinks=False):
                 _walk_revision(entry.path, stats, files)
             else:
                 st = stats.by_blob.get(entry.path) or entry.stat()
                 stats.by_blob.setdefault(entry.path, st)
-                files.append(CachedFile(entry.path, entry.path, st.st_size))
+                files.append((entry.path, entry.path, st.st_size))
 
 
 def scan_repo(repo_path: Path) -> HubRepo:
@@ -183,10 +177,10 @@ def scan_repo(repo_path: Path) -> HubRepo:
     for entry in rev_entries:
         if entry.is_file():
             raise CorruptedRepo(f"Snapshots folder corrupted. Found a file: {entry.path}")
-        files: list[CachedFile] = []
+        files: list[FileRow] = []
         if entry.is_dir():
             _walk_revision(entry.path, stats, files)
-        blobs = {f.blob_path for f in files}
+        blobs = {blob for _, blob, _ in files}
         if files:
             last_modified = max(stats.by_blob[b].st_mtime for b in blobs)
         else:
@@ -196,7 +190,7 @@ def scan_repo(repo_path: Path) -> HubRepo:
                 commit_hash=entry.name,
                 refs=tuple(sorted(refs_by_hash.pop(entry.name, set()))),
                 snapshot_path=Path(entry.path),
-                files=tuple(sorted(files)),
+                file_rows=tuple(sorted(files)),
                 size=sum(stats.by_blob[b].st_size for b in blobs),
                 last_modified=last_modified,
             )
@@ -292,13 +286,15 @@ def scan_hub_cache(cache_dir: Path, progress: Progress = no_progress) -> HubScan
     warnings: list[str] = []
     corrupted: list[Path] = []
     progress("hub cache", 0, len(candidates))
-    with _collector_paused():
-        _scan_repos(candidates, repos, warnings, corrupted, progress)
+    # The collector keeps running through the walk: its young passes stay small and
+    # untrack the FileRow tuples as they go. Paused, it would leave one young generation
+    # of the whole walk for its next pass, a 40 ms+ stall on whichever thread runs it.
+    _scan_repos(candidates, repos, warnings, corrupted, progress)
     blob_sizes: dict[str, int] = {}
     for repo in repos:
         for revision in repo.revisions:
-            for cached in revision.files:
-                blob_sizes[cached.blob_path] = cached.size
+            for _, blob, size in revision.file_rows:
+                blob_sizes[blob] = size
     return HubScan(
         cache_dir=cache_dir,
         repos=tuple(sorted(repos, key=lambda r: r.key)),
@@ -321,11 +317,8 @@ def from_hub_library(cache_dir: Path) -> HubScan:
                 commit_hash=rev.commit_hash,
                 refs=tuple(sorted(rev.refs)),
                 snapshot_path=rev.snapshot_path,
-                files=tuple(
-                    sorted(
-                        CachedFile(str(f.file_path), str(f.blob_path), f.size_on_disk)
-                        for f in rev.files
-                    )
+                file_rows=tuple(
+                    sorted((str(f.file_path), str(f.blob_path), f.size_on_disk) for f in rev.files)
                 ),
                 size=rev.size_on_disk,
                 last_modified=rev.last_modified,

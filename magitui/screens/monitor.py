@@ -13,10 +13,11 @@ figures or a fake GPU without touching the real machine.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -170,6 +171,11 @@ class MonitorScreen(PollingScreen):
         return self._scan
 
     @property
+    def busy(self) -> bool:
+        """Whether the cache worker is scanning, planning or deleting."""
+        return self._busy is not None
+
+    @property
     def selection(self) -> Selection:
         return self._selection
 
@@ -187,6 +193,10 @@ class MonitorScreen(PollingScreen):
 
     def on_mount(self) -> None:
         _ = self.sources  # built on the UI thread, before the first poll
+        # The screen lives as long as the app (one per section): as the app does with its
+        # start-up objects, keep its widgets out of every later full garbage collection,
+        # which otherwise walks them all while a big cache scan or table is in memory.
+        self.call_after_refresh(gc.freeze)
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         self.query_one("#gpu-panel").border_title = "GPUs"
         self.query_one("#system-panel").border_title = "System"
@@ -288,9 +298,12 @@ class MonitorScreen(PollingScreen):
         if self._scan is None:
             return
         if self._rows is None or self._rows.scan is not self._scan:
-            self._rows = CacheRows(self._scan, self.app.theme_variables)
+            self._rows = CacheRows(self._scan, self._colours())
         rows = self._rows.rows(self._selection, self._sort)
         self.query_one(CacheTable).apply_rows(rows, force=force)
+
+    def _colours(self) -> dict[str, str]:
+        return dict(self.app.theme_variables)
 
     def _theme_changed(self, _theme: object) -> None:
         self._rows = None  # cells carry theme colours
@@ -332,10 +345,10 @@ class MonitorScreen(PollingScreen):
     def action_rescan(self) -> None:
         if self._busy is not None:
             return
-        sources = self.sources
+        sources, colours = self.sources, self._colours()
         self._start(
             "Scanning the caches",
-            lambda: _scan(sources.locations(), self._progress_from_thread),
+            lambda: _scan(sources.locations(), self._progress_from_thread, colours, self._sort),
             "scan the HF cache",
         )
 
@@ -359,7 +372,7 @@ class MonitorScreen(PollingScreen):
             return
         self._start(
             "Deleting",
-            partial(_execute, plan, self._progress_from_thread),
+            partial(_execute, plan, self._progress_from_thread, self._colours(), self._sort),
             "delete from the HF cache",
         )
 
@@ -387,17 +400,18 @@ class MonitorScreen(PollingScreen):
         self._busy = None
         if event.state is WorkerState.SUCCESS:
             result = worker.result
-            if isinstance(result, CacheScan):
+            if isinstance(result, ScannedCache):
                 self._show_scan(result)
             elif isinstance(result, DeletionPlan):
                 self._ask(result)
-            elif isinstance(result, DeletionResult):
+            elif isinstance(result, DeletedFromCache):
                 self._deleted(result)
         self._show_status()
 
-    def _show_scan(self, scan: CacheScan) -> None:
-        self._scan = scan
-        self._selection = prune_selection(self._selection, scan)
+    def _show_scan(self, scanned: ScannedCache) -> None:
+        self._scan = scanned.scan
+        self._rows = scanned.rows
+        self._selection = prune_selection(self._selection, scanned.scan)
         self._redraw_table(force=True)
 
     def _ask(self, plan: DeletionPlan) -> None:
@@ -412,9 +426,10 @@ class MonitorScreen(PollingScreen):
             return
         self.app.push_screen(CacheDeleteConfirm(plan), partial(self._confirmed, plan))
 
-    def _deleted(self, result: DeletionResult) -> None:
+    def _deleted(self, deleted: DeletedFromCache) -> None:
+        result = deleted.result
         self._selection = Selection()
-        self._show_scan(result.scan)
+        self._show_scan(deleted.rescan)
         message = f"Freed {format_size(result.freed)} (expected {format_size(result.predicted)})."
         if result.failures:
             shown = "\n".join(result.failures[:3])
@@ -426,10 +441,38 @@ class MonitorScreen(PollingScreen):
         self.poll_now()  # the disk panel shows the new free space at once
 
 
-def _scan(locations: CacheLocations, progress: Callable[[str, int, int], None]) -> CacheScan:
+@dataclass(frozen=True)
+class ScannedCache:
+    """A scan with its table cells, both made in the worker thread: the UI thread
+    only places rows."""
+
+    scan: CacheScan
+    rows: CacheRows
+
+
+@dataclass(frozen=True)
+class DeletedFromCache:
+    result: DeletionResult
+    rescan: ScannedCache
+
+
+def _ready_to_show(scan: CacheScan, colours: Mapping[str, str], sort: str) -> ScannedCache:
+    """The table cells of a cache of thousands of revisions take 50-100 ms to build:
+    done here, in the worker, the UI thread only places rows."""
+    rows = CacheRows(scan, colours)
+    rows.order(sort)  # the first sort, ready before the UI thread asks
+    return ScannedCache(scan, rows)
+
+
+def _scan(
+    locations: CacheLocations,
+    progress: Callable[[str, int, int], None],
+    colours: Mapping[str, str],
+    sort: str,
+) -> ScannedCache:
     from magitui_core.hfcache import scan_cache
 
-    return scan_cache(locations, progress)
+    return _ready_to_show(scan_cache(locations, progress), colours, sort)
 
 
 def _plan(scan: CacheScan, selection: Selection, jobs: list[Any]) -> DeletionPlan:
@@ -438,7 +481,13 @@ def _plan(scan: CacheScan, selection: Selection, jobs: list[Any]) -> DeletionPla
     return plan_deletion(scan, selection, jobs)
 
 
-def _execute(plan: DeletionPlan, progress: Callable[[str, int, int], None]) -> DeletionResult:
+def _execute(
+    plan: DeletionPlan,
+    progress: Callable[[str, int, int], None],
+    colours: Mapping[str, str],
+    sort: str,
+) -> DeletedFromCache:
     from magitui_core.cache_delete import execute_plan
 
-    return execute_plan(plan, progress)
+    result = execute_plan(plan, progress)
+    return DeletedFromCache(result, _ready_to_show(result.scan, colours, sort))

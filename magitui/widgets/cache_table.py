@@ -6,7 +6,9 @@ Row keys say what a row is: ``repo:<key>``, ``rev:<hash>``, ``extra:<key>``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
+from functools import partial
 
 from rich.style import Style
 from rich.text import Text
@@ -28,7 +30,14 @@ SORTS = ("size", "accessed", "name", "type")
 MARK = "✓"
 
 
-FILL_CHUNK = 200  # rows added per frame when a big scan replaces the table
+# A big table is placed over several frames: the rows the screen shows at once, then
+# more rows every FILL_PAUSE, adding for at most FILL_BUDGET seconds a turn. Each turn
+# also makes DataTable measure the new cells (about four times the cost of adding
+# them) and redraw, so a turn keeps the event loop busy for 10-25 ms, not a whole
+# 50 ms frame (benchmarks/cache_scan.py measures it).
+FIRST_ROWS = 100
+FILL_BUDGET = 0.002
+FILL_PAUSE = 0.01
 
 
 class CacheTable(KeyedTable):
@@ -49,30 +58,64 @@ class CacheTable(KeyedTable):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._fill = 0  # generation of the fill in progress; a newer one cancels it
+        self._target: Sequence[Row] = ()  # every row of the last rebuild, placed or not
+        self._target_keys: list[str] = []
+        self._generation = 0  # of the fill in progress; a newer rebuild cancels it
+
+    @property
+    def filling(self) -> bool:
+        """Whether rows of the last rebuild are still being placed."""
+        return len(self._order) < len(self._target_keys)
 
     def apply_rows(self, rows: Sequence[Row], force: bool = False) -> bool:
-        """As KeyedTable's, but a big rebuild is spread over frames (a few thousand
-        rows at once would freeze the screen for half a second)."""
-        self._fill += 1
-        rebuild = force or [key for key, _ in rows] != self._order
-        if not self._ready or not rebuild or len(rows) <= FILL_CHUNK:
-            return super().apply_rows(rows, force=force)
-        super().apply_rows(rows[:FILL_CHUNK], force=True)
-        self.call_after_refresh(self._fill_more, rows, FILL_CHUNK, self._fill)
-        return True
+        """As KeyedTable's; while a fill is placing these very rows, the placed ones get
+        their new cells in place and the fill goes on with the new cells (a keypress
+        during the fill does not start it over)."""
+        same_rows = self.filling and [key for key, _ in rows] == self._target_keys
+        if self._ready and not force and same_rows:
+            self._target = rows
+            return super().apply_rows(rows[: len(self._order)])
+        return super().apply_rows(rows, force=force)
 
-    def _fill_more(self, rows: Sequence[Row], start: int, generation: int) -> None:
-        if generation != self._fill:
+    def _all_rows(self) -> Sequence[Row]:
+        return self._target if self.filling else super()._all_rows()
+
+    def _rebuild(self, rows: Sequence[Row]) -> None:
+        """Place the first rows now, the rest over the next frames: thousands of rows at
+        once would freeze the screen. The cursor keeps its row when that row is among
+        the first; one further down (after a re-sort) would have to be placed at once
+        with all the rows above it, so the cursor goes to the top instead."""
+        self._generation += 1
+        self._target = rows
+        self._target_keys = [key for key, _ in rows]
+        keep = self.selected_key
+        super()._rebuild(rows[:FIRST_ROWS])
+        if keep is not None and keep not in self._rows and keep in self._target_keys:
+            self.move_cursor(row=0, animate=False)
+        if len(rows) > FIRST_ROWS:
+            self.set_timer(FILL_PAUSE, partial(self._place_more, self._generation))
+
+    def _place_more(self, generation: int) -> None:
+        if generation != self._generation:
             return
-        chunk = rows[start : start + FILL_CHUNK]
-        for key, cells in chunk:
+        rows, start = self._target, len(self._order)
+        end = start
+        deadline = time.perf_counter() + FILL_BUDGET
+        while end < len(rows):  # at least one row a turn, however slow the machine
+            key, cells = rows[end]
             self.add_row(*(cells[column.key] for column in self._visible), key=key)
-        self._rows.update(chunk)
-        self._order += [key for key, _ in chunk]
+            end += 1
+            if time.perf_counter() >= deadline:
+                break
+        self._rows.update(rows[start:end])
+        self._order.extend(self._target_keys[start:end])
+        # Every added row makes DataTable's cached renders stale; left in its caches,
+        # those of a whole fill (thousands of strips) would linger until evicted and
+        # make each full garbage collection walk them. Drop them: they are redrawn anyway.
+        self.notify_style_update()
         self._go_to_pending()
-        if start + FILL_CHUNK < len(rows):
-            self.call_after_refresh(self._fill_more, rows, start + FILL_CHUNK, generation)
+        if end < len(rows):
+            self.set_timer(FILL_PAUSE, partial(self._place_more, generation))
 
 
 def _text(value: str, style: Style | str = "", right: bool = False) -> Text:
@@ -84,9 +127,12 @@ def _shorten(text: str, width: int) -> str:
 
 
 class _Styles:
-    """Styles built once per table fill, not once per cell."""
+    """Styles built once per table fill, not once per cell; unstyled cells shared."""
 
     def __init__(self, colours: Mapping[str, str]) -> None:
+        # One Text per distinct plain value (types, sizes, minutes, refs repeat a lot):
+        # each Text is three objects that every full garbage collection walks.
+        self._plain: dict[tuple[str, bool], Text] = {}
         mark_style = Style(color=colours.get("error"), bold=True)
         self.marked = _text(MARK, mark_style)
         self.unmarked = _text(" ")
@@ -95,6 +141,12 @@ class _Styles:
         self.detached = _text("detached", Style(color=colours.get("warning")))
         self.empty = _text("")
 
+    def plain(self, value: str, right: bool = False) -> Text:
+        cell = self._plain.get((value, right))
+        if cell is None:
+            cell = self._plain[value, right] = _text(value, right=right)
+        return cell
+
 
 def _repo_cells(repo: HubRepo, styles: _Styles) -> dict[str, Text]:
     revs = len(repo.revisions)
@@ -102,11 +154,11 @@ def _repo_cells(repo: HubRepo, styles: _Styles) -> dict[str, Text]:
     if repo.refs:
         refs += f" · {', '.join(repo.refs)}"
     return {
-        "type": _text(repo.repo_type),
+        "type": styles.plain(repo.repo_type),
         "name": _text(_shorten(repo.repo_id, 40), styles.bold),
-        "refs": _text(refs),
-        "size": _text(format_size(repo.size), right=True),
-        "used": _text(format_timestamp(repo.last_accessed)),
+        "refs": styles.plain(refs),
+        "size": styles.plain(format_size(repo.size), right=True),
+        "used": styles.plain(format_timestamp(repo.last_accessed)),
     }
 
 
@@ -114,19 +166,21 @@ def _revision_cells(rev: HubRevision, styles: _Styles) -> dict[str, Text]:
     return {
         "type": styles.empty,
         "name": _text(f" └ {rev.commit_hash[:12]}", styles.dim),
-        "refs": _text(", ".join(rev.refs)) if rev.refs else styles.detached,
-        "size": _text(format_size(rev.size), right=True),
-        "used": _text(format_timestamp(rev.last_modified)),
+        "refs": styles.plain(", ".join(rev.refs)) if rev.refs else styles.detached,
+        "size": styles.plain(format_size(rev.size), right=True),
+        "used": styles.plain(format_timestamp(rev.last_modified)),
     }
 
 
 def _extra_cells(entry: ExtraEntry, styles: _Styles) -> dict[str, Text]:
     return {
-        "type": _text(entry.kind),
-        "name": _text(_shorten(entry.name, 40)),
+        "type": styles.plain(entry.kind),
+        "name": styles.plain(_shorten(entry.name, 40)),
         "refs": _text(entry.note or NONE, styles.dim),
-        "size": _text(format_size(entry.size), right=True),
-        "used": _text(format_timestamp(entry.last_accessed) if entry.last_accessed else NONE),
+        "size": styles.plain(format_size(entry.size), right=True),
+        "used": styles.plain(
+            format_timestamp(entry.last_accessed) if entry.last_accessed else NONE
+        ),
     }
 
 
@@ -163,9 +217,10 @@ class CacheRows:
             str, list[tuple[HubRepo | ExtraEntry, list[tuple[str, dict[str, Text]]]]]
         ] = {}
 
-    def _in_order(
+    def order(
         self, sort: str
     ) -> list[tuple[HubRepo | ExtraEntry, list[tuple[str, dict[str, Text]]]]]:
+        """The rows grouped by repo, sorted by ``sort`` (worked out once per sort)."""
         if sort not in self._sorted:
 
             def order(group: tuple[HubRepo | ExtraEntry, object]) -> tuple[object, ...]:
@@ -181,7 +236,7 @@ class CacheRows:
         """Every row in ``sort`` order, a repo's revisions right under it."""
         marked, unmarked = self._styles.marked, self._styles.unmarked
         out: list[Row] = []
-        for item, rows in self._in_order(sort):
+        for item, rows in self.order(sort):
             if isinstance(item, HubRepo):
                 whole = is_repo_selected(selection, item)
                 out.append((rows[0][0], {**rows[0][1], "mark": marked if whole else unmarked}))

@@ -45,13 +45,17 @@ class KeyedTable(DataTable[Text]):
         self._set_columns(self._columns_for(self.size.width))
         self._ready = True
         if self._rows:  # a snapshot arrived before the columns existed
-            self._rebuild(list(self._rows.items()))
+            self._rebuild(self._all_rows())
 
     def on_resize(self, event: events.Resize) -> None:
         columns = self._columns_for(event.size.width)
         if self._ready and columns != self._visible:
             self._set_columns(columns)
-            self._rebuild(list(self._rows.items()))
+            self._rebuild(self._all_rows())
+
+    def _all_rows(self) -> Sequence[Row]:
+        """Every row the table should show, in order (a subclass may place them lazily)."""
+        return list(self._rows.items())
 
     def _columns_for(self, width: int) -> tuple[Column, ...]:
         return tuple(c for c in self.COLUMNS if width >= c.min_table_width)
@@ -89,8 +93,10 @@ class KeyedTable(DataTable[Text]):
         for key, cells in rows:
             old = self._rows[key]
             for column in self._visible:
-                if old[column.key] != cells[column.key]:
-                    self.update_cell(key, column.key, cells[column.key], update_width=True)
+                new = cells[column.key]
+                # Identity first: tables that reuse cell objects skip comparing thousands.
+                if old[column.key] is not new and old[column.key] != new:
+                    self.update_cell(key, column.key, new, update_width=True)
                     changed = True
         self._rows = dict(rows)
         self._go_to_pending()

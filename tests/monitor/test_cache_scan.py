@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 from pathlib import Path
@@ -79,6 +80,20 @@ def test_detached_revisions_and_refs(layout: Layout) -> None:
     # The nested tokenizer file is found, as the hub's recursive glob finds it.
     main = next(rev for rev in beta.revisions if not rev.detached)
     assert any(os.path.basename(f.file_path) == "tokenizer.json" for f in main.files)
+
+
+def test_file_entries_drop_out_of_the_garbage_collectors_sight(layout: Layout) -> None:
+    """A big cache holds 100k file entries: kept as plain tuples of str and int, the
+    collector stops tracking them, so its full passes (which stall the UI) skip them."""
+    scan = scan_hub_cache(layout.hub)
+    rows = [row for repo in scan.repos for rev in repo.revisions for row in rev.file_rows]
+    assert rows
+    gc.collect()
+    assert not any(gc.is_tracked(row) for row in rows)
+    beta = scan.repo(layout.beta.key)
+    assert beta is not None
+    files = beta.revisions[0].files  # the named view, made on demand
+    assert [(f.file_path, f.blob_path, f.size) for f in files] == list(beta.revisions[0].file_rows)
 
 
 def test_random_layouts_match(tmp_path: Path) -> None:
