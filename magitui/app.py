@@ -153,6 +153,14 @@ class MagituiApp(App[None]):
         while len(self.screen_stack) > 1:
             self.pop_screen()
 
+    def open_section(self, mode: str) -> Screen[Any]:
+        """Show section ``mode`` at its main screen and return that screen, for a caller
+        that points it at something (Home's Enter on a run opens Data on that run)."""
+        self.switch_mode(mode)
+        while len(self.screen_stack) > 1:  # a detail screen left open there would hide it
+            self.pop_screen()
+        return self.screen_stack[0]
+
     def action_back_home(self) -> None:
         if len(self.screen_stack) > 1:
             self.pop_screen()

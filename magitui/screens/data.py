@@ -57,6 +57,13 @@ def seq_limit(config: Any) -> int:
     return int(getattr(train, "max_training_seq_length", DEFAULT_MAX_SEQ_LENGTH))
 
 
+def newest_main(files: list[Path]) -> Path:
+    """The newest file, skipping generator rejects, which are listed with their accepted
+    file (the newest of ``files``, which come newest first)."""
+    main = [path for path in files if not path.name.endswith(REJECTED_SUFFIX)]
+    return (main or files)[0]
+
+
 class DataScreen(MagituiScreen):
     TITLE_TEXT = "Data"
     # The file list may spread over the filters: at 80 columns labels would wrap.
@@ -89,6 +96,7 @@ class DataScreen(MagituiScreen):
         self._job_timer: Timer | None = None
         self._files: list[Path] = []
         self._open_newest = False
+        self._wanted_run: str | None = None  # set by show_run, used by the next file listing
         self._filter_sequence = 0
         self._load_sequence = 0
 
@@ -162,11 +170,29 @@ class DataScreen(MagituiScreen):
             select.set_options(options)
             if self.data is not None:
                 select.value = str(self.data.path)
-        if open_newest and self.data is None and files:
-            # A generator's rejects are shown with their accepted file, so start there.
-            main = [p for p in files if not p.name.endswith(REJECTED_SUFFIX)]
-            self.open_path((main or files)[0])
+        wanted, self._wanted_run = self._wanted_run, None
+        if wanted is not None:
+            self._open_run(wanted, files)
+        elif open_newest and self.data is None and files:
+            self.open_path(newest_main(files))
         self._show_summary()
+
+    def show_run(self, run: str) -> None:
+        """Open ``run``'s newest data file the next time this screen is shown (the app's
+        open_section shows it; Enter on a run on Home comes here)."""
+        self._wanted_run = run
+
+    def _open_run(self, run: str, files: list[Path]) -> None:
+        runs_dir = self.ctx.workspace.runs_dir
+        mine = [path for path in files if run_of(path, runs_dir) == run]
+        if not mine:
+            self.notify(
+                f"Run {run!r} has no data files in {runs_dir / run / 'data'} yet — generate "
+                "some on Generate (g) with Run set to it",
+                severity="warning",
+            )
+        elif self.data is None or self.data.path not in mine:  # already open: keep its filters
+            self.open_path(newest_main(mine))
 
     def open_path(self, path: Path) -> None:
         """Load ``path`` (and its generator rejects), then check it as curation would."""
@@ -322,7 +348,8 @@ class DataScreen(MagituiScreen):
     # ---- actions ---------------------------------------------------------------------------
     def on_screen_resume(self) -> None:
         # A file generated or curated while this screen was hidden is choosable on return.
-        self.refresh_files(open_newest=self.data is None)
+        # A run asked for by show_run is opened instead of the newest file.
+        self.refresh_files(open_newest=self.data is None and self._wanted_run is None)
 
     def action_focus_file(self) -> None:
         if not self._files:

@@ -27,6 +27,7 @@ from textual.widgets import (
     Static,
     TabbedContent,
     TabPane,
+    Tabs,
 )
 from textual.worker import Worker, WorkerState
 
@@ -102,6 +103,11 @@ class GenerateScreen(JobListScreen):
         Binding("p", "pause", "Pause/resume"),
         Binding("k", "stop_job", "Stop"),
         Binding("o", "open_detail", "Job detail", show=False),
+        # Left/Right switch tabs only while the tabs have focus; these work from anywhere
+        # but a field (where they are typed), e.g. from Live back to Setup. Listed in the
+        # help (one row: same description); the footer at 80 columns has no room.
+        Binding("left_square_bracket", "switch_tab(-1)", "Previous / next tab", show=False),
+        Binding("right_square_bracket", "switch_tab(1)", "Previous / next tab", show=False),
     ]
 
     def __init__(self) -> None:
@@ -133,7 +139,9 @@ class GenerateScreen(JobListScreen):
             "out": GENERATED_NAME,
         }
         with TabbedContent(initial="setup-tab"):
-            with TabPane("Setup", id="setup-tab"), VerticalScroll():
+            # Not focusable, so Tab goes from the tabs straight to the first field; the
+            # form still scrolls to whichever field has focus.
+            with TabPane("Setup", id="setup-tab"), VerticalScroll(can_focus=False):
                 for key, label, placeholder in FIELDS:
                     with Horizontal(classes="form-row"):
                         yield Label(label)
@@ -379,6 +387,14 @@ class GenerateScreen(JobListScreen):
         self._attached_id = job.id
         self._show_live()
         self.poll_now()
+
+    def action_switch_tab(self, step: int) -> None:
+        tabbed = self.query_one(TabbedContent)
+        panes = [pane.id for pane in tabbed.query(TabPane) if pane.id]
+        index = panes.index(tabbed.active) if tabbed.active in panes else 0
+        tabbed.active = panes[(index + step) % len(panes)]
+        # Focus goes to the tabs: left in the hidden pane, it would pull that tab back.
+        tabbed.query_one(Tabs).focus()
 
     def action_open_detail(self) -> None:
         super().action_open_job()

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical
 from textual.content import Content
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 
 from magitui.screens.base import FINISHED
@@ -73,7 +73,7 @@ class HomeScreen(JobListScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "show_warnings":
             return bool(self.magitui.startup_warnings)
-        if action in ("rename_run", "delete_run"):
+        if action in ("open_run", "rename_run", "delete_run"):
             return self.query_one(RunsTable).selected_key is not None or None
         return super().check_action(action, parameters)
 
@@ -109,6 +109,24 @@ class HomeScreen(JobListScreen):
         self.sync_bindings()  # Rename/Delete/Stop are dimmed without a row to act on
 
     # ---- run actions -----------------------------------------------------------------------
+    def action_open_run(self) -> None:
+        """Enter on a run: Data, showing that run's newest data file."""
+        name = self.query_one(RunsTable).selected_key
+        if name is None:
+            return
+        from magitui.screens.data import DataScreen  # loaded on first use, as sections are
+
+        screen = self.magitui.open_section("data")
+        if isinstance(screen, DataScreen):
+            screen.show_run(name)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        # A click on the highlighted run opens it, as Enter does. (JobListScreen's handler
+        # runs too, as Textual calls each class's: it takes the jobs table's rows.)
+        if isinstance(event.data_table, RunsTable):
+            event.stop()
+            self.action_open_run()
+
     def _check_new_name(self, name: str, current: str | None = None) -> str | None:
         """Why ``name`` cannot be used for a run, or None when it can."""
         try:

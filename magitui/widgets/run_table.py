@@ -19,6 +19,7 @@ class RunsTable(KeyedTable):
         Column("jobs", "Jobs"),
     )
     BINDINGS = [
+        Binding("enter", "screen.open_run", "Open in Data"),
         Binding("r", "screen.rename_run", "Rename"),
         Binding("x,delete", "screen.delete_run", "Delete"),
     ]

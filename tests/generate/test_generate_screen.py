@@ -341,3 +341,37 @@ def test_output_lands_in_the_newest_run_where_data_finds_it(
     out = ctx.workspace.get_run("r1").path / "data" / "generated.jsonl"
     assert sorted(r["index"] for r in read_jsonl(out)) == [0, 1, 2]
     assert not (ctx.workspace.root / "data").exists()
+
+
+def test_tab_reaches_the_fields_and_brackets_switch_tabs(ctx: Context) -> None:
+    """Tab goes tabs → endpoint → model → seeds (not via the form's scroll area), and
+    `[` / `]` switch tabs from Live, where Left/Right do not reach the tabs."""
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        screen = await open_generate(pilot)
+        tabbed = screen.query_one(TabbedContent)
+        for field in ("base_url", "model", "seeds", "count"):
+            await pilot.press("tab")
+            assert app.focused is screen.query_one(f"#field-{field}", Input)
+        await pilot.press("[")  # typed into a field, not a tab switch
+        assert screen.query_one("#field-count", Input).value.endswith("[")
+        assert tabbed.active == "setup-tab"
+        screen.query_one("#sample-panel").focus()  # where Live puts focus
+        tabbed.active = "live-tab"
+        await pilot.pause()
+        await pilot.press("[")
+        await pilot.pause()
+        assert tabbed.active == "setup-tab"
+        await pilot.press("]")
+        await pilot.pause()
+        assert tabbed.active == "live-tab"
+        await pilot.press("]", "]")  # past Jobs, round to Setup
+        await pilot.pause()
+        assert tabbed.active == "setup-tab"
+        assert app.focused is screen.query_one("ContentTabs")  # not a hidden pane's widget
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert "[ / ]  Previous / next tab" in screen_text(app)  # the help lists them
+
+    drive(app, scenario, size=(80, 24))

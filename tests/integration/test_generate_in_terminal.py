@@ -41,10 +41,10 @@ def test_generation_survives_the_app_and_stops_from_it(isolated: Path) -> None:
             terminal.send("g")
             terminal.wait_for("Test endpoint")
             time.sleep(1.0)  # the form is drawn before focus settles on the tabs
-            # Focus starts on the tabs; then the form's scroll area, endpoint, model, seeds.
-            # Endpoint and model come from [teacher] in the config. A field's text is
-            # selected when it gets focus, so typing replaces it.
-            for key in ("Tab", "Tab", "Tab", "Tab"):
+            # Focus starts on the tabs; then endpoint, model, seeds. Endpoint and model
+            # come from [teacher] in the config. A field's text is selected when it gets
+            # focus, so typing replaces it.
+            for key in ("Tab", "Tab", "Tab"):
                 terminal.send(key)
                 time.sleep(0.2)
             terminal.send("-l", str(seeds))

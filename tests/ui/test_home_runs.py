@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from pilot_helpers import drive, notifications, screen_text, settle, wait_until
 from textual.pilot import Pilot
 
 from magitui.app import MagituiApp
+from magitui.screens.data import DataScreen
 from magitui.widgets.confirm import ConfirmScreen
 from magitui.widgets.name_prompt import NamePromptScreen
 from magitui.widgets.run_table import RunsTable
 from magitui_core.context import Context
+from tests.curate.synthetic import synthetic_records, write_jsonl
 
 
 def test_create_run(ctx: Context) -> None:
@@ -135,3 +140,58 @@ def test_deleting_a_run_with_a_live_job_is_refused(ctx: Context) -> None:
 
     drive(app, scenario)
     assert (ctx.workspace.runs_dir / "busy").is_dir()
+
+
+def test_enter_on_a_run_opens_its_data(ctx: Context) -> None:
+    """Enter on a run shows that run's file on Data — not the newest file of the workspace,
+    nor the generator's rejects — and Enter on another run switches to its file."""
+    alpha = ctx.workspace.create_run("alpha").path / "data"
+    beta = ctx.workspace.create_run("beta").path / "data"
+    ctx.workspace.create_run("empty")
+    alpha_file = write_jsonl(alpha / "generated.jsonl", synthetic_records(5, seed=1))
+    write_jsonl(alpha / "generated.rejected.jsonl", [{"index": 9, "reason": "unparseable"}])
+    beta_file = write_jsonl(beta / "generated.jsonl", synthetic_records(7, seed=2))
+    os.utime(alpha_file, (1.0, 1.0))  # beta's file is the newest in the workspace
+    app = MagituiApp(context=ctx)
+
+    async def enter_on(pilot: Pilot[None], run: str) -> None:
+        await pilot.press("h")
+        await settle(pilot)
+        table = app.screen.query_one(RunsTable)
+        table.focus()
+        table.move_cursor(row=table.get_row_index(run))
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(pilot)
+
+    async def opened(pilot: Pilot[None], path: Path) -> DataScreen:
+        screen = app.screen
+        assert isinstance(screen, DataScreen)
+        await wait_until(
+            pilot, lambda: screen.data is not None and screen.data.path == path, path.name
+        )
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        return screen
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        table = app.screen.query_one(RunsTable)
+        await wait_until(pilot, lambda: table.row_count == 3, "the runs")
+        table.focus()
+        await pilot.pause()
+        assert "Open in Data" in screen_text(app)  # the footer names Enter's action
+        await enter_on(pilot, "alpha")
+        screen = await opened(pilot, alpha_file)
+        assert "alpha · generated" in screen_text(app)  # the file list, cut at 80 columns
+        assert "kept 5 · rejected 1" in screen_text(app)  # its rows and its rejects
+        await enter_on(pilot, "beta")
+        await opened(pilot, beta_file)
+        assert "beta · generated" in screen_text(app) and "kept 7" in screen_text(app)
+        await enter_on(pilot, "empty")  # nothing to show: says so, keeps the open file
+        await wait_until(
+            pilot, lambda: any("'empty' has no data" in n[2] for n in notifications(app)), "why"
+        )
+        assert screen.data is not None and screen.data.path == beta_file
+
+    drive(app, scenario, size=(80, 24))
