@@ -1,5 +1,8 @@
 """The key reference: global keys, and every key of the screen it was opened from — those in
-the footer and those kept out of it (at 80 columns the footer holds only the main few).
+the footer and those kept out of it (at 80 columns the footer holds only the main few) — and
+the keys of the screen's own widgets (its tables, logs, input boxes) under the widget's name:
+those act only while that widget has focus, so without them a user would never learn of the
+jobs table's Enter while the log has focus, or of the log search's n / N at all.
 
 Laid out to fit 80x24: the screen's keys in two columns, the section keys on two lines; the
 body scrolls (arrows, page keys) should a screen ever bind more.
@@ -7,6 +10,7 @@ body scrolls (arrows, page keys) should a screen ever bind more.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from rich.table import Table
@@ -15,6 +19,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import Static
 
 from magitui.sections import SECTIONS
@@ -34,6 +39,14 @@ SECTION_KEYS: tuple[tuple[str, str], ...] = tuple(
 TEXTUAL_SCREEN_ACTIONS = frozenset(
     binding.action for binding in Screen.BINDINGS if isinstance(binding, Binding)
 )
+
+# Keys that move a cursor or scroll: every table and log has them; the help does not repeat
+# them under each widget.
+NAVIGATION_KEYS = frozenset(
+    {"up", "down", "left", "right", "pageup", "pagedown", "home", "end", "tab", "shift+tab"}
+)
+
+KeyRows = list[tuple[str, str]]
 
 
 def screen_keys(app: App[object], screen: Screen[object]) -> list[tuple[str, str]]:
@@ -59,6 +72,47 @@ def screen_keys(app: App[object], screen: Screen[object]) -> list[tuple[str, str
         known = shown.setdefault(description, [])
         known += [key for key in keys if key not in known]
     return [(" / ".join(keys), description) for description, keys in shown.items()]
+
+
+def widget_keys(
+    app: App[object], screen: Screen[object], listed: KeyRows
+) -> list[tuple[str, KeyRows]]:
+    """(widget name, its keys) for each kind of widget on ``screen`` that binds keys of its
+    own (magitui's widgets, not Textual's cursor and scroll keys), less the rows already in
+    ``listed`` (the focused widget's footer keys are there)."""
+    known = {(key, description) for keys, description in listed for key in keys.split(" / ")}
+    groups: list[tuple[str, KeyRows]] = []
+    seen: set[type[Widget]] = set()
+    for widget in screen.walk_children(Widget):
+        kind = type(widget)
+        if kind in seen:
+            continue
+        seen.add(kind)
+        rows: dict[str, list[str]] = {}
+        for cls in kind.__mro__:
+            if "BINDINGS" not in cls.__dict__ or not cls.__module__.startswith("magitui."):
+                continue
+            bindings = [b for b in cls.__dict__["BINDINGS"] if isinstance(b, Binding)]
+            for binding in Binding.make_bindings(bindings):
+                key = app.get_key_display(binding)
+                if (
+                    not binding.description
+                    or binding.key in NAVIGATION_KEYS
+                    or (key, binding.description) in known
+                ):
+                    continue
+                keys = rows.setdefault(binding.description, [])
+                if key not in keys:
+                    keys.append(key)
+        if rows:
+            name = getattr(kind, "HELP_TITLE", None) or _words(kind.__name__)
+            groups.append((name, [(" / ".join(keys), text) for text, keys in rows.items()]))
+    return groups
+
+
+def _words(class_name: str) -> str:
+    """A class name in words: JobsTable -> "Jobs table"."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", class_name).capitalize()
 
 
 def key_table(rows: Iterable[tuple[str, str]], key_style: str, pairs: int = 1) -> Table:
@@ -91,9 +145,11 @@ class HelpScreen(ModalScreen[None]):
         super().__init__(classes="dialog-screen")
         self._screen_title = screen_title
         self._screen_keys = screen_keys_shown
+        self._widget_keys: list[tuple[str, KeyRows]] = []
         below = screen if screen is not None else self.app.screen
         if not isinstance(below, ModalScreen):
             self._screen_keys = screen_keys(self.app, below) or screen_keys_shown
+            self._widget_keys = widget_keys(self.app, below, self._screen_keys)
 
     def compose(self) -> ComposeResult:
         accent = self.app.theme_variables.get("accent", "")
@@ -105,6 +161,9 @@ class HelpScreen(ModalScreen[None]):
                 if self._screen_keys:
                     yield Static(Text(self._screen_title, style="bold"), classes="help-heading")
                     yield Static(key_table(self._screen_keys, key_style, pairs=2))
+                for name, rows in self._widget_keys:
+                    yield Static(Text(f"{name}:", style="bold"), classes="help-widget-heading")
+                    yield Static(key_table(rows, key_style, pairs=2))
                 later = " -later" if self._screen_keys else ""
                 yield Static(Text("Everywhere", style="bold"), classes=f"help-heading{later}")
                 yield Static(key_table(SECTION_KEYS, key_style, pairs=4))

@@ -14,7 +14,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 
-from magitui.formatting import NONE, format_timestamp
+from magitui.formatting import NONE
 from magitui.widgets.keyed_table import Column, KeyedTable, Row
 from magitui_core.cache_extras import ExtraEntry
 from magitui_core.cache_scan import HubRepo, HubRevision
@@ -40,14 +40,21 @@ FILL_BUDGET = 0.002
 FILL_PAUSE = 0.01
 
 
+# Widest repo name shown; a longer one keeps its end ("…coder-6.7b-base"). Kept short
+# enough that at 80x24 (a table 76 wide) the columns a user cleans by fit beside the
+# 2-column scrollbar: mark 3 + type 16 ("datasets-cache") + name 34 + size 9 + last
+# used 12 = 74. Refs (~16 more) come at 90 wide.
+NAME_WIDTH = 32
+
+
 class CacheTable(KeyedTable):
     COLUMNS = (
         Column("mark", " "),
         Column("type", "Type"),
         Column("name", "Repo / revision"),
-        Column("refs", "Refs", min_table_width=70),
+        Column("refs", "Refs", min_table_width=90),
         Column("size", "Size"),
-        Column("used", "Last used", min_table_width=90),
+        Column("used", "Last used", min_table_width=72),
     )
     BINDINGS = [
         Binding("space", "screen.toggle_row", "Select"),
@@ -122,6 +129,12 @@ def _text(value: str, style: Style | str = "", right: bool = False) -> Text:
     return Text(value, style=style, justify="right" if right else "left", no_wrap=True)
 
 
+def _day(seconds: float | None) -> str:
+    """The local date only: which caches went unused for long is what matters here, and
+    a date is 6 columns narrower than date and time."""
+    return NONE if not seconds else time.strftime("%Y-%m-%d", time.localtime(seconds))
+
+
 def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1) :]
 
@@ -155,10 +168,10 @@ def _repo_cells(repo: HubRepo, styles: _Styles) -> dict[str, Text]:
         refs += f" · {', '.join(repo.refs)}"
     return {
         "type": styles.plain(repo.repo_type),
-        "name": _text(_shorten(repo.repo_id, 40), styles.bold),
+        "name": _text(_shorten(repo.repo_id, NAME_WIDTH), styles.bold),
         "refs": styles.plain(refs),
         "size": styles.plain(format_size(repo.size), right=True),
-        "used": styles.plain(format_timestamp(repo.last_accessed)),
+        "used": styles.plain(_day(repo.last_accessed)),
     }
 
 
@@ -168,19 +181,17 @@ def _revision_cells(rev: HubRevision, styles: _Styles) -> dict[str, Text]:
         "name": _text(f" └ {rev.commit_hash[:12]}", styles.dim),
         "refs": styles.plain(", ".join(rev.refs)) if rev.refs else styles.detached,
         "size": styles.plain(format_size(rev.size), right=True),
-        "used": styles.plain(format_timestamp(rev.last_modified)),
+        "used": styles.plain(_day(rev.last_modified)),
     }
 
 
 def _extra_cells(entry: ExtraEntry, styles: _Styles) -> dict[str, Text]:
     return {
         "type": styles.plain(entry.kind),
-        "name": styles.plain(_shorten(entry.name, 40)),
+        "name": styles.plain(_shorten(entry.name, NAME_WIDTH)),
         "refs": _text(entry.note or NONE, styles.dim),
         "size": styles.plain(format_size(entry.size), right=True),
-        "used": styles.plain(
-            format_timestamp(entry.last_accessed) if entry.last_accessed else NONE
-        ),
+        "used": styles.plain(_day(entry.last_accessed)),
     }
 
 

@@ -161,6 +161,8 @@ def _nth_find(text: str, needle: str, n: int) -> int:
 class SearchableLog(Vertical):
     """A MatchLog with its search line; the line also says when following is paused."""
 
+    HELP_TITLE = "Log"  # the help's heading for these keys
+
     DEFAULT_CSS = """
     SearchableLog {
         height: 1fr;

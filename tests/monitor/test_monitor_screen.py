@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pynvml
 import pytest
-from cache_layout import Layout
+from cache_layout import Layout, RepoBuilder
 from fake_nvml import FakeNvml
 from frozen_monitor import NO_GPU, fixed_sources
 from textual.pilot import Pilot
@@ -253,5 +253,25 @@ def test_sorting_keeps_revisions_under_their_repo(layout: Layout) -> None:
         }
         await pilot.press("o")  # type
         assert table._order[0].startswith("extra:corrupted/")
+
+    drive(MagituiApp(), scenario)
+
+
+def test_at_80_columns_the_table_shows_name_size_and_last_used(layout: Layout) -> None:
+    long_name = RepoBuilder(layout.hub, "model", "deepseek-ai/deepseek-coder-6.7b-instruct-v1.5")
+    long_name.revision("main", {"config.json": b"{}"}, ("main",))
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        screen = await open_cache_tab(pilot)
+        table = screen.query_one(CacheTable)
+        shown = [column.key for column in table.ordered_columns]
+        assert shown == ["mark", "type", "name", "size", "used"]  # refs wait for 90 wide
+        assert table.max_scroll_x == 0  # nothing pushed off to the right
+        text = screen_text(pilot.app)
+        assert "Last used" in text and "org/alpha" in text
+        assert "…epseek-coder-6.7b-instruct-v1.5" in text  # a long name keeps its end
+        await pilot.resize_terminal(120, 30)
+        await settle(pilot)
+        assert [column.key for column in table.ordered_columns][-3:] == ["refs", "size", "used"]
 
     drive(MagituiApp(), scenario)

@@ -93,6 +93,9 @@ def test_machine_with_two_gpus(fixed_place: Layout, monkeypatch, snap_compare) -
 
 def test_cache_delete_dialog(fixed_place: Layout, monkeypatch, snap_compare) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(monitor_module, "default_sources", lambda ctx: fixed_sources())
-    # Cursor to the detached revision of org/alpha (third row), select it, ask to delete.
-    keys = ("down", "down", "space", "x")
+    # Sorted by type, so that the one table row left in view under the dialog is a revision
+    # (dated by its fixed mtime), not an extra cache folder (dated by its atime, which the
+    # scan's own directory reads move to today). The cursor stays on org/alpha, the
+    # biggest repo; down to its detached revision, select it, ask to delete.
+    keys = ("o", "o", "o", "down", "down", "space", "x")
     assert snap_compare(MagituiApp(), terminal_size=(80, 24), run_before=_open(keys, cache=True))
