@@ -13,6 +13,7 @@ import pytest
 
 from magitui_core.job_supervisor import group_members
 from tests.conftest import magitui_cmd
+from tests.fake_secrets import fake_openai_key
 
 
 def magitui(
@@ -131,7 +132,7 @@ def test_bad_config_warns_and_carries_on(isolated: Path) -> None:
 
 
 def test_credentials_are_stored_0600_and_shown_masked(isolated: Path) -> None:
-    key = "sk-live-abcdefghijklmnop0123"
+    key = fake_openai_key("live-abcdefghijklmnop0123")
     stored = magitui("credentials", "set", "openai_api_key", stdin=key + "\n")
     assert stored.returncode == 0, stored.stderr
     assert key not in stored.stdout and "sk-…0123" in stored.stdout

@@ -9,6 +9,7 @@ import pytest
 
 from magitui_core import paths
 from magitui_core.config import ConfigError, load_config, set_config_value
+from tests.fake_secrets import fake_openai_key
 
 
 def write_config(text: str) -> Path:
@@ -62,7 +63,7 @@ def test_unknown_key_suggests_the_close_one(isolated: Path) -> None:
 
 
 def test_secret_in_config_is_refused_with_the_fix(isolated: Path) -> None:
-    write_config('[teacher]\napi_key = "sk-aaaaaaaaaaaaaaaaaaaaaaaa"\n')
+    write_config(f'[teacher]\napi_key = "{fake_openai_key("a" * 24)}"\n')
     (warning,) = load_config().warnings
     assert "looks like a secret" in warning and "magitui credentials set" in warning
     assert "sk-aaaa" not in warning

@@ -8,21 +8,22 @@ from pathlib import Path
 import pytest
 
 from magitui_core import credentials, paths
+from tests.fake_secrets import fake_hf_token, fake_openai_key
 
-KEY = "sk-proj-0123456789abcdefghijKLMN"
+KEY = fake_openai_key("proj-0123456789abcdefghijKLMN")
 
 
 def test_env_beats_file(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     credentials.store("openai_api_key", KEY)
     assert credentials.resolve("openai_api_key").source.startswith("credentials file")
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment-1234")
+    monkeypatch.setenv("OPENAI_API_KEY", fake_openai_key("from-the-environment-1234"))
     resolved = credentials.resolve("openai_api_key")
-    assert resolved.value == "sk-from-the-environment-1234"
+    assert resolved.value == fake_openai_key("from-the-environment-1234")
     assert resolved.source == "environment (OPENAI_API_KEY)"
 
 
 def test_file_is_created_0600_and_never_in_config(isolated: Path) -> None:
-    path = credentials.store("hf_token", "hf_abcdefghijklmnopqrstuvwxyz0123")
+    path = credentials.store("hf_token", fake_hf_token("abcdefghijklmnopqrstuvwxyz0123"))
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert credentials.permission_warning() is None
     assert not paths.config_file().exists()
@@ -32,7 +33,7 @@ def test_file_is_created_0600_and_never_in_config(isolated: Path) -> None:
 
 
 def test_unset_removes_only_that_secret(isolated: Path) -> None:
-    credentials.store("hf_token", "hf_abcdefghijklmnopqrstuvwxyz0123")
+    credentials.store("hf_token", fake_hf_token("abcdefghijklmnopqrstuvwxyz0123"))
     credentials.store("openai_api_key", KEY)
     credentials.store("hf_token", "")
     assert credentials.load_credentials_file() == {"openai_api_key": KEY}
@@ -41,9 +42,9 @@ def test_unset_removes_only_that_secret(isolated: Path) -> None:
 def test_hf_token_falls_back_to_huggingface_login(isolated: Path) -> None:
     token_file = isolated / "hf" / "token"
     token_file.parent.mkdir(parents=True)
-    token_file.write_text("hf_loggedinloggedinloggedin1234\n")
+    token_file.write_text(fake_hf_token("loggedinloggedinloggedin1234") + "\n")
     resolved = credentials.resolve("hf_token")
-    assert resolved.value == "hf_loggedinloggedinloggedin1234"
+    assert resolved.value == fake_hf_token("loggedinloggedinloggedin1234")
     assert "huggingface login" in resolved.source
 
 
@@ -68,12 +69,12 @@ def test_redaction_of_text_and_argv(isolated: Path, monkeypatch: pytest.MonkeyPa
 def test_job_environment_only_adds_missing(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     credentials.store("openai_api_key", KEY)
     assert credentials.job_environment() == {"OPENAI_API_KEY": KEY}
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-env-wins-000000000000")
+    monkeypatch.setenv("OPENAI_API_KEY", fake_openai_key("env-wins-000000000000"))
     assert credentials.job_environment() == {}
 
 
 def test_hf_token_is_also_stored_where_huggingface_hub_looks(isolated: Path) -> None:
-    token = "hf_abcdefghijklmnopqrstuvwxyz0123"
+    token = fake_hf_token("abcdefghijklmnopqrstuvwxyz0123")
     credentials.store("hf_token", token)
     hub_file = isolated / "hf" / "token"  # $HF_HOME/token
     assert hub_file.read_text() == token

@@ -19,6 +19,7 @@ import pytest
 from magitui_core.job_status import JobState, JobStatus
 from magitui_core.job_supervisor import group_members, wait_group_empty
 from magitui_core.jobs import JobError, JobManager
+from tests.fake_secrets import fake_openai_key
 
 T = TypeVar("T")
 
@@ -206,7 +207,7 @@ def test_job_events_from_the_command_and_its_environment(jobs: JobManager) -> No
 def test_secrets_reach_the_job_but_never_its_files(jobs: JobManager, isolated: Path) -> None:
     from magitui_core import credentials
 
-    key = "sk-testkey0123456789abcdefXYZ"
+    key = fake_openai_key("testkey0123456789abcdefXYZ")
     credentials.store("openai_api_key", key)
     code = "import os; print(len(os.environ.get('OPENAI_API_KEY', '')))"
     job = jobs.start([sys.executable, "-c", code, "--api-key", key], name="secretive")

@@ -27,6 +27,7 @@ from magitui_core.generate import (
 )
 from magitui_core.generation_output import GenerationOutput, OutputError, repair_torn_tail
 from tests.conftest import magitui_cmd
+from tests.fake_secrets import fake_openai_key
 from tests.generate.conftest import read_jsonl, write_seed_lines
 from tests.generate.teacher_server import TeacherServer
 
@@ -165,7 +166,7 @@ def test_torn_last_line_is_repaired(tmp_path: Path) -> None:
 def test_fatal_error_stops_keeping_finished_work(
     teacher: Callable[..., TeacherServer], tmp_path: Path, plain_seeds: Path
 ) -> None:
-    server = teacher(api_key="sk-expected-0123456789abcdef")
+    server = teacher(api_key=fake_openai_key("expected-0123456789abcdef"))
     out = tmp_path / "gen.jsonl"
     recorder = Recorder()
     summary = run_generation(settings_for(server, plain_seeds, out), recorder, api_key="sk-bad")
@@ -282,7 +283,7 @@ def test_kill_9_at_random_moments_then_resume_exactly_once(
 def test_detached_job_reports_events_and_keeps_the_key_out_of_files(
     isolated: Path, teacher: Callable[..., TeacherServer], tmp_path: Path, jobs: Any
 ) -> None:
-    key = "sk-detached-secret-0123456789"
+    key = fake_openai_key("detached-secret-0123456789")
     server = teacher(api_key=key, latency=0.02)
     seeds = write_seed_lines(tmp_path / "seeds.jsonl", MIXED)
     out = tmp_path / "gen.jsonl"

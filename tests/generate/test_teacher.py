@@ -19,6 +19,7 @@ from magitui_core.teacher import (
     retry_after_seconds,
 )
 from magitui_core.token_budget import answer_budget, estimate_tokens, token_counter
+from tests.fake_secrets import fake_openai_key
 from tests.generate.teacher_server import MISTRAL_SYSTEM_ERROR, TeacherServer
 
 PROMPT = "Code snippet for inspiration:\n```\nx = 1\n```"
@@ -124,12 +125,16 @@ def test_slow_answer_times_out(teacher: Callable[..., TeacherServer]) -> None:
 
 
 def test_bad_key_and_unknown_model_are_fatal(teacher: Callable[..., TeacherServer]) -> None:
-    server = teacher(api_key="sk-right-key-0123456789")
-    client = TeacherClient(server.base_url, "teacher-model", "sk-wrong-key-0123456789", attempts=3)
+    server = teacher(api_key=fake_openai_key("right-key-0123456789"))
+    client = TeacherClient(
+        server.base_url, "teacher-model", fake_openai_key("wrong-key-0123456789"), attempts=3
+    )
     with pytest.raises(TeacherFatal, match=r"refused the API key \(401\) — .*--api-key-env"):
         run(client, client.complete("s", PROMPT, 64, 0.0))
     assert server.record.statuses[401] == 1  # not retried
-    client = TeacherClient(server.base_url, "no-such-model", "sk-right-key-0123456789")
+    client = TeacherClient(
+        server.base_url, "no-such-model", fake_openai_key("right-key-0123456789")
+    )
     with pytest.raises(TeacherFatal, match=r"not found \(404\) for model 'no-such-model'"):
         run(client, client.complete("s", PROMPT, 64, 0.0))
 

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 from tests.conftest import magitui_cmd
+from tests.fake_secrets import fake_openai_key
 
 
 def doctor(**env: str) -> tuple[int, list[dict[str, str]], str]:
@@ -26,7 +27,7 @@ def by_name(checks: list[dict[str, str]], name: str) -> dict[str, str]:
 
 
 def test_doctor_reports_this_machine(isolated: Path) -> None:
-    key = "sk-doctor-0123456789abcdefghij"
+    key = fake_openai_key("doctor-0123456789abcdefghij")
     config = isolated / "config" / "config.toml"
     config.parent.mkdir(parents=True)
     config.write_text("[jobs]\nstop_grace_seconds = 'x'\n")
