@@ -76,8 +76,8 @@ async def ui_stall(base: Path, repos: int, size: tuple[int, int]) -> None:
     ):
         os.environ[name] = str(base / sub)
     from magitui.app import MagituiApp
-    from magitui.screens.monitor import MonitorScreen
-    from magitui.widgets.cache_table import CacheTable
+    from magitui.screens.monitor.cache_table import CacheTable
+    from magitui.screens.monitor.screen import MonitorScreen
 
     app = MagituiApp()
     async with app.run_test(size=size) as pilot:
@@ -144,7 +144,7 @@ def main() -> None:
     os.environ["HF_HOME"] = str(base / "hf")  # before huggingface_hub is imported
     from huggingface_hub import scan_cache_dir
 
-    from magitui_core.cache_scan import scan_hub_cache
+    from magitui_core.cache.hub_scan import scan_hub_cache
 
     hub = base / "hf" / "hub"
     try:

@@ -152,9 +152,9 @@ async def pane_figures(base_url: str, log: StreamLog, args: argparse.Namespace) 
     from textual.widgets import Markdown
 
     from magitui.app import MagituiApp
-    from magitui.screens.chat import ChatScreen
-    from magitui.widgets.chat_input import ChatInput
-    from magitui.widgets.chat_message import AnswerView
+    from magitui.screens.chat.message import AnswerView
+    from magitui.screens.chat.prompt_input import ChatInput
+    from magitui.screens.chat.screen import ChatScreen
 
     app = MagituiApp()
     figures: dict = {"ttft": []}
@@ -220,7 +220,7 @@ def stop_latency(runs: int) -> list[float]:
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from magitui_core.chat import ChatClient, ChatSettings, ChatStopped, Conversation
+    from magitui_core.chat.client import ChatClient, ChatSettings, ChatStopped, Conversation
     from tests.chat.scripted_server import Script, ScriptedServer, scripted_server
 
     times = []

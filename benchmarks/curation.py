@@ -20,14 +20,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.curate.synthetic import synthetic_records, write_jsonl  # noqa: E402
+from tests.curation.synthetic import synthetic_records, write_jsonl  # noqa: E402
 
 STAGES = ("read", "clean", "exact dedupe", "near dedupe", "decontaminate", "write")
 
 
 def run_curation(source: Path, out: Path, report: Path, dedupe: str) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one curation process."""
-    command = [sys.executable, "-m", "magitui_core.preprocess", str(source), "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "magitui_core.curation.preprocess",
+        str(source),
+        "--out",
+        str(out),
+    ]
     command += ["--report", str(report), "--dedupe", dedupe, "--decontaminate", "humaneval"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()

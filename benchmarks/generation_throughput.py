@@ -21,8 +21,8 @@ from pathlib import Path
 
 from _common import ROOT
 
-from magitui_core.events import JOB_DIR_ENV, EventReader
-from magitui_core.generate import DEFAULT_CONCURRENCY
+from magitui_core.generation.engine import DEFAULT_CONCURRENCY
+from magitui_core.jobs.events import JOB_DIR_ENV, EventReader
 
 
 def start_teacher(latency: float, capacity: int) -> tuple[subprocess.Popen, str]:
@@ -31,7 +31,7 @@ def start_teacher(latency: float, capacity: int) -> tuple[subprocess.Popen, str]
         [
             sys.executable,
             "-m",
-            "tests.generate.teacher_server",
+            "tests.generation.teacher_server",
             "--latency",
             str(latency),
             "--capacity",
@@ -63,7 +63,7 @@ def run_generation(base_url: str, seeds: Path, count: int, concurrency: int, wor
         [
             sys.executable,
             "-m",
-            "magitui_core.generate",
+            "magitui_core.generation.engine",
             "--base-url",
             base_url,
             "--model",

@@ -21,7 +21,7 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from magitui_core.sft_data import (
+from magitui_core.training.sft_data import (
     CountingCollator,
     PackingCollator,
     PaddingCollator,

@@ -1,6 +1,6 @@
 """Training throughput on a GPU: a random ~271 M Llama trained for a few dozen steps through
 `magitui train` (the launch path users get: preflight, a detached job running
-`magitui_core.train`, its events), on an OSS-Instruct-like length distribution.
+`magitui_core.training.sft`, its events), on an OSS-Instruct-like length distribution.
 
 Cases:
   original  random batches padded to their longest row (the original Magicoder collation)
@@ -113,7 +113,7 @@ def write_data(path: Path, model_dir: Path, rows: int, max_len: int) -> None:
 
 
 def zero3_config(folder: Path, gpu: bool) -> Path:
-    from magitui_core.accelerate_setup import AccelerateSettings, write_configs
+    from magitui_core.training.accelerate_config import AccelerateSettings, write_configs
 
     settings = AccelerateSettings(
         gpus=1 if gpu else 0,
@@ -130,7 +130,7 @@ def zero3_config(folder: Path, gpu: bool) -> Path:
 
 def run_case(case: str, args: argparse.Namespace, model: Path, data: Path, work: Path) -> Result:
     from magitui_core.context import open_context
-    from magitui_core.events import read_events
+    from magitui_core.jobs.events import read_events
 
     command = [*magitui_command(), "train", "--data", str(data), "--base-model", str(model)]
     command += ["--out", str(work / case), "--max-steps", str(args.steps)]

@@ -10,7 +10,7 @@ import os
 import time
 from typing import Any
 
-from magitui_core.job_status import JobState
+from magitui_core.jobs.status import JobState
 
 NONE = "—"
 

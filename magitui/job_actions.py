@@ -13,7 +13,7 @@ from textual.message import Message
 
 from magitui.formatting import format_duration
 from magitui.widgets.confirm import ConfirmScreen
-from magitui_core.jobs import JobInfo
+from magitui_core.jobs.manager import JobInfo
 
 if TYPE_CHECKING:
     from magitui.screens.base import MagituiScreen

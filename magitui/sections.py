@@ -30,8 +30,12 @@ class Section:
 
 
 SECTIONS: tuple[Section, ...] = (
-    Section("home", "h", "Home", "runs and jobs at a glance", "magitui.screens.home:HomeScreen"),
-    Section("setup", "s", "Setup", "teacher, keys and paths", "magitui.screens.setup:SetupScreen"),
+    Section(
+        "home", "h", "Home", "runs and jobs at a glance", "magitui.screens.home.screen:HomeScreen"
+    ),
+    Section(
+        "setup", "s", "Setup", "teacher, keys and paths", "magitui.screens.setup.screen:SetupScreen"
+    ),
     Section(
         "generate",
         "g",
@@ -39,22 +43,24 @@ SECTIONS: tuple[Section, ...] = (
         "OSS-Instruct data from a teacher model",
         "magitui.screens.generate:GenerateScreen",
     ),
-    Section("data", "d", "Data", "curate generated data", "magitui.screens.data:DataScreen"),
+    Section("data", "d", "Data", "curate generated data", "magitui.screens.data.screen:DataScreen"),
     Section(
         "train",
         "t",
         "Train",
         "fine-tune with accelerate + DeepSpeed",
-        "magitui.screens.train:TrainScreen",
+        "magitui.screens.train.screen:TrainScreen",
     ),
     Section(
         "monitor",
         "m",
         "Monitor",
         "GPUs, disks and the HF cache",
-        "magitui.screens.monitor:MonitorScreen",
+        "magitui.screens.monitor.screen:MonitorScreen",
     ),
-    Section("chat", "c", "Chat", "talk to a trained model", "magitui.screens.chat:ChatScreen"),
+    Section(
+        "chat", "c", "Chat", "talk to a trained model", "magitui.screens.chat.screen:ChatScreen"
+    ),
 )
 
 SECTIONS_BY_MODE: dict[str, Section] = {section.mode: section for section in SECTIONS}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from magitui_core import paths
 from magitui_core.config import LoadedConfig, MagituiConfig, load_config
-from magitui_core.jobs import JobManager
+from magitui_core.jobs.manager import JobManager
 from magitui_core.workspace import Workspace
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from magitui_core.jobs import JobInfo, JobManager
+    from magitui_core.jobs.manager import JobInfo, JobManager
 
 SECRET_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "HF_TOKEN", "HF_TOKEN_PATH")
 

@@ -1,26 +1,42 @@
 """Layering rules, proven in fresh interpreters (an in-process check would see test imports).
 
-- magitui_core never loads textual or rich: the engine runs headless and in job processes.
+- magitui_core (every stage package and every shared module) never loads textual, rich or the UI
+  package: the engine runs headless and in job processes.
+- the modules every stage shares never import a stage: imports point down the layers.
 - the running TUI never loads torch, transformers, deepspeed or datasets: start-up stays fast and a
   broken CUDA install cannot take the UI down.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import json
 import pkgutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 import magitui_core
 
-UI_LIBRARIES = ("textual", "rich")
+UI_LIBRARIES = ("textual", "rich", "magitui")
 HEAVY_LIBRARIES = ("torch", "transformers", "deepspeed", "datasets", "accelerate")
 
-CORE_MODULES = sorted(f"magitui_core.{m.name}" for m in pkgutil.iter_modules(magitui_core.__path__))
+CORE_MODULES = sorted(
+    m.name for m in pkgutil.walk_packages(magitui_core.__path__, prefix="magitui_core.")
+)
+STAGES = sorted(
+    f"magitui_core.{m.name}" for m in pkgutil.iter_modules(magitui_core.__path__) if m.ispkg
+)
+SHARED = sorted(
+    f"magitui_core.{m.name}" for m in pkgutil.iter_modules(magitui_core.__path__) if not m.ispkg
+)
+# `context` is what a front end opens first (config, workspace and the job manager together), so
+# it alone of the shared modules sits above the jobs stage.
+SHARED_ALLOWED_STAGES = {"magitui_core.context": {"magitui_core.jobs"}}
 
 
 def loaded_roots(code: str) -> set[str]:
@@ -42,9 +58,37 @@ def test_core_module_never_loads_the_ui(module: str) -> None:
 
 
 def test_core_has_modules_to_check() -> None:
-    assert {"magitui_core.jobs", "magitui_core.config", "magitui_core.workspace"} <= set(
+    assert {"magitui_core.jobs.manager", "magitui_core.config", "magitui_core.workspace"} <= set(
         CORE_MODULES
     )
+    assert {"magitui_core.generation", "magitui_core.training", "magitui_core.cache"} <= set(STAGES)
+
+
+def imported_modules(module: str) -> set[str]:
+    """Every magitui_core module named by an import anywhere in MODULE, deferred ones included."""
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None
+    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in names if name.startswith("magitui_core.")}
+
+
+@pytest.mark.parametrize("module", SHARED)
+def test_shared_modules_never_import_a_stage(module: str) -> None:
+    allowed = SHARED_ALLOWED_STAGES.get(module, set())
+    stages = {
+        stage
+        for name in imported_modules(module)
+        for stage in STAGES
+        if name == stage or name.startswith(stage + ".")
+    }
+    assert stages <= allowed, f"{module} imports the stages {sorted(stages - allowed)}"
 
 
 def test_running_tui_never_loads_heavy_libraries(isolated: object) -> None:

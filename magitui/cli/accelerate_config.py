@@ -10,11 +10,15 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 from pydantic import ValidationError
 
-from magitui_core.accelerate_setup import MULTINODE_LAUNCHERS, AccelerateSettings, write_configs
-from magitui_core.memory_advisor import OPTIMIZERS
+from magitui_core.training.accelerate_config import (
+    MULTINODE_LAUNCHERS,
+    AccelerateSettings,
+    write_configs,
+)
+from magitui_core.training.memory_advisor import OPTIMIZERS
 
 if TYPE_CHECKING:
-    from magitui_core.memory_advisor import Optimizer, Plan
+    from magitui_core.training.memory_advisor import Optimizer, Plan
 
 GIB = 1024**3
 ADVISED = (
@@ -159,8 +163,8 @@ def advise(
     **layout: Any,
 ) -> Plan | None:
     """Print the advisor's table (stderr) and return its choice; ``required``: none is fatal."""
-    from magitui_core.disks import format_binary
-    from magitui_core.memory_advisor import (
+    from magitui_core.machine.disks import format_binary
+    from magitui_core.training.memory_advisor import (
         AdvisorInputError,
         ModelShapeError,
         plans,
@@ -173,7 +177,7 @@ def advise(
     except (ModelShapeError, AdvisorInputError) as exc:
         raise click.ClickException(str(exc)) from None
     if gpu_memory is None or cpu_memory is None:
-        from magitui_core.preflight import machine_facts
+        from magitui_core.training.preflight import machine_facts
 
         machine = machine_facts(out)
         gpu_bytes = int(gpu_memory * GIB) if gpu_memory is not None else machine.gpu_memory

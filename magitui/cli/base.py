@@ -12,7 +12,7 @@ import click
 from magitui_core.config import ConfigError
 from magitui_core.credentials import CredentialsError
 from magitui_core.durations import compact_duration
-from magitui_core.jobs import JobError
+from magitui_core.jobs.manager import JobError
 from magitui_core.workspace import WorkspaceError
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from magitui_core.chat import ChatClient, ChatError, ChatSettings, Conversation, TurnStats
-from magitui_core.chat_format import PROMPT_FORMATS
+from magitui_core.chat.client import ChatClient, ChatError, ChatSettings, Conversation, TurnStats
+from magitui_core.chat.prompt_format import PROMPT_FORMATS
 
 REPL_HELP = (
     "/exit quits · /reset forgets the conversation · /regen answers again · "

@@ -1,6 +1,6 @@
 """`magitui demo`: the whole recipe on a tiny model, offline on any machine, in a few minutes.
 
-The stages run as one detached demo job (see magitui_core.demo); this command shows it in the
+The stages run as one detached demo job (see magitui_core.demo.tour); this command shows it in the
 TUI (a Demo screen, then the chat) or, with --headless, prints each stage as it ends, asks the
 served model one question and stops what it started.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from magitui_core.demo import (
+from magitui_core.demo.tour import (
     CHAT_MAX_TOKENS,
     CHAT_PROMPT,
     CHAT_TEMPERATURE,
@@ -31,7 +31,7 @@ from magitui_core.demo import (
     stop_live_jobs,
     wipe,
 )
-from magitui_core.jobs import JobError, JobInfo, JobManager
+from magitui_core.jobs.manager import JobError, JobInfo, JobManager
 from magitui_core.workspace import WorkspaceError
 
 TITLES = {stage.key: stage.title for stage in STAGES}
@@ -79,7 +79,7 @@ def demo(folder: Path | None, fresh: bool, headless: bool) -> None:
 
 def run_headless(jobs: JobManager, job: JobInfo) -> int:
     """Follow the demo job to its end, chat once, stop every job; the exit status."""
-    from magitui_core.events import EventReader
+    from magitui_core.jobs.events import EventReader
 
     click.echo(
         "The teacher here is a STAND-IN (not an LLM) and the model is tiny and random: the "
@@ -144,7 +144,7 @@ def _print_event(event: dict[str, Any]) -> None:
 def _ask(endpoint: dict[str, str]) -> bool:
     """One question to the served model, answered as `magitui chat -p` does."""
     from magitui.cli.chat import _stats_line
-    from magitui_core.chat import ChatClient, ChatError, ChatSettings, Conversation
+    from magitui_core.chat.client import ChatClient, ChatError, ChatSettings, Conversation
 
     settings = ChatSettings(
         base_url=endpoint["base_url"],

@@ -16,7 +16,7 @@ STYLE = {"ok": "green", "info": "cyan", "warning": "yellow", "error": "red"}
 @pass_ctx
 def doctor(ctx: CliContext, as_json: bool) -> None:
     """Check this machine for training and generation; exits 1 when something is broken."""
-    from magitui_core.doctor import run_checks
+    from magitui_core.machine.doctor import run_checks
 
     context = ctx.get()
     checks = run_checks(context.workspace.root, list(context.warnings))

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from magitui.cli.base import CliContext, friendly_errors, pass_ctx
-from magitui_core.generate import (
+from magitui_core.generation.engine import (
     DEFAULT_API_KEY_ENV,
     DEFAULT_MAX_TOKENS,
     INPUT_ERRORS,
@@ -20,7 +20,7 @@ from magitui_core.generate import (
     exit_code,
     run_generation,
 )
-from magitui_core.teacher import DEFAULT_ATTEMPTS, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT
+from magitui_core.generation.teacher import DEFAULT_ATTEMPTS, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT
 from magitui_core.workspace import GENERATED_NAME
 
 
@@ -101,7 +101,7 @@ def _out_path(context: Any, out: Path | None, run_name: str | None) -> Path:
 
 
 def _list_models(base_url: str, model: str | None, api_key_env: str) -> None:
-    from magitui_core.teacher import probe_endpoint
+    from magitui_core.generation.teacher import probe_endpoint
 
     probe = probe_endpoint(base_url, model, api_key_from(api_key_env))
     for info in probe.models:
@@ -262,7 +262,7 @@ def generate(
 
 
 def _serve_locally(context: Any, model: str, engine: str, run_name: str | None) -> tuple[str, str]:
-    from magitui_core.local_teacher import (
+    from magitui_core.generation.local_teacher import (
         LocalTeacherError,
         start_local_teacher,
         wait_until_ready,
@@ -283,7 +283,7 @@ def _serve_locally(context: Any, model: str, engine: str, run_name: str | None) 
 
 
 def _start_job(context: Any, settings: GenerationSettings, run_name: str | None) -> None:
-    from magitui_core.generation_jobs import start_generation_job
+    from magitui_core.generation.jobs import start_generation_job
 
     try:
         job = start_generation_job(context.jobs, settings, run_name)

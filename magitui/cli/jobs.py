@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from magitui.cli.base import CliContext, fmt_duration, fmt_time, friendly_errors, pass_ctx
-from magitui_core.jobs import JobInfo
+from magitui_core.jobs.manager import JobInfo
 
 
 def _print_columns(headers: list[str], rows: list[list[str]], state_col: int) -> None:
@@ -38,7 +38,7 @@ def _last_error(job: JobInfo) -> str:
     """Why a failed job failed, for jobs that ended before the supervisor recorded it."""
     if job.state.value not in ("failed", "crashed"):
         return ""
-    from magitui_core.events import last_error_message
+    from magitui_core.jobs.events import last_error_message
 
     return last_error_message(job.events_path)
 
@@ -130,7 +130,7 @@ def jobs_start(
 @friendly_errors
 def jobs_logs(ctx: CliContext, job_id: str, follow: bool, lines: int, show_events: bool) -> None:
     """Show a job's output (stdout and stderr of all its processes)."""
-    from magitui_core.tail import FileFollower, last_lines
+    from magitui_core.jobs.tail import FileFollower, last_lines
 
     manager = ctx.get().jobs
     job = manager.get(job_id)

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from magitui.cli.base import CliContext, fmt_time, pass_ctx
-from magitui_core.hfcache import SORT_KEYS, CacheError, CacheLocations, format_size
+from magitui_core.cache.catalog import SORT_KEYS, CacheError, CacheLocations, format_size
 
 SIZE_HINT = "sizes in bytes: K = 1000"
 
@@ -25,7 +25,7 @@ def _bytes(value: int | None) -> str:
 @pass_ctx
 def gpu(ctx: CliContext, as_json: bool) -> None:
     """GPUs (NVML): utilisation, memory, temperature, power, clocks and their processes."""
-    from magitui_core.gpu import NvmlSource, job_process_groups
+    from magitui_core.machine.gpu import NvmlSource, job_process_groups
 
     context = ctx.get()
     source = NvmlSource(job_groups=lambda: job_process_groups(context.jobs.list_jobs()))
@@ -85,7 +85,7 @@ class _StderrProgress:
 
 
 def _scan(ctx: CliContext) -> Any:
-    from magitui_core.hfcache import scan_cache
+    from magitui_core.cache.catalog import scan_cache
 
     progress = _StderrProgress()
     scan = scan_cache(_locations(ctx), progress)
@@ -109,7 +109,7 @@ def cache(click_ctx: click.Context) -> None:
 @pass_ctx
 def cache_scan(ctx: CliContext, as_json: bool = False, sort: str = "size") -> None:
     """List cached repos with their revisions, and the other caches (datasets, xet, pip, ...)."""
-    from magitui_core.hfcache import sort_repos
+    from magitui_core.cache.catalog import sort_repos
 
     scan = _scan(ctx)
     if as_json:
@@ -165,8 +165,8 @@ def cache_rm(ctx: CliContext, targets: tuple[str, ...], dry_run: bool, yes: bool
     TARGET is a repo (model/org/name, dataset/org/name), a revision hash (7+ characters
     are enough), or an entry key from `magitui cache scan` (datasets-cache/downloads, ...).
     """
-    from magitui_core.cache_delete import execute_plan, plan_deletion
-    from magitui_core.hfcache import resolve_targets
+    from magitui_core.cache.catalog import resolve_targets
+    from magitui_core.cache.delete import execute_plan, plan_deletion
 
     context = ctx.get()
     try:

@@ -16,7 +16,7 @@ from magitui.cli.base import CliContext, pass_ctx
 from magitui_core.workspace import GENERATED_NAME
 
 if TYPE_CHECKING:
-    from magitui_core.curate import CurationResult
+    from magitui_core.curation.pipeline import CurationResult
 
 DEFAULT_OUT = "train.jsonl"
 DEFAULT_REPORT = "curation-report.json"
@@ -111,9 +111,9 @@ def preprocess(
     writes OUT atomically and prints what was kept and
     removed. Unreadable lines are reported as file:line and skipped.
     """
-    from magitui_core.curate import CurateOptions, CurationError, curate
-    from magitui_core.decontaminate import BenchmarkUnavailable, parse_benchmarks
-    from magitui_core.record_formats import FormatError
+    from magitui_core.curation.decontaminate import BenchmarkUnavailable, parse_benchmarks
+    from magitui_core.curation.formats import FormatError
+    from magitui_core.curation.pipeline import CurateOptions, CurationError, curate
 
     paths, out_path, report_path = _resolve(ctx, run, inputs, out, report)
     _warn_if_still_generating(ctx, paths)
@@ -134,7 +134,7 @@ def preprocess(
 
 
 def _warn_if_still_generating(ctx: CliContext, paths: list[Path]) -> None:
-    from magitui_core.generation_jobs import writing_job
+    from magitui_core.generation.jobs import writing_job
 
     jobs = ctx.get().jobs
     for path in paths:

@@ -11,8 +11,8 @@ from magitui.cli.base import CliContext, friendly_errors, pass_ctx
 
 def gpu_warnings(model: str, jobs: object) -> list[str]:
     """Will the model fit next to what already holds the GPU? (Only where a GPU exists.)"""
-    from magitui_core.gpu import NvmlSource
-    from magitui_core.memory_advisor import ModelShape, ModelShapeError, read_model_config
+    from magitui_core.machine.gpu import NvmlSource
+    from magitui_core.training.memory_advisor import ModelShape, ModelShapeError, read_model_config
 
     warnings = []
     training = [j for j in jobs.list_jobs() if j.is_live and j.status.kind == "train"]  # type: ignore[attr-defined]
@@ -73,7 +73,7 @@ def serve(
     The server keeps running after this command and the terminal end; stop it with
     `magitui jobs stop ID`.
     """
-    from magitui_core.local_teacher import (
+    from magitui_core.generation.local_teacher import (
         SERVE_KIND,
         LocalTeacherError,
         default_engine,

@@ -10,9 +10,9 @@ from typing import Any
 import click
 
 from magitui.cli.base import CliContext, fmt_duration, friendly_errors, pass_ctx
-from magitui_core.events import EventReader
-from magitui_core.train_launch import LaunchError, launch_command, validate_train_args
-from magitui_core.train_settings import TrainSettings
+from magitui_core.jobs.events import EventReader
+from magitui_core.training.launch import LaunchError, launch_command, validate_train_args
+from magitui_core.training.settings import TrainSettings
 
 PASSED_OPTIONS = (
     "epochs",
@@ -44,9 +44,9 @@ def run_preflight(
     settings: TrainSettings, accelerate_config: Path | None, num_processes: int
 ) -> int:
     """Print what preflight finds; returns the number of errors (each blocks the launch)."""
-    from magitui_core.accelerate_setup import AccelerateSettings, load_answers
-    from magitui_core.memory_advisor import ModelShape, ModelShapeError, read_model_config
-    from magitui_core.preflight import (
+    from magitui_core.training.accelerate_config import AccelerateSettings, load_answers
+    from magitui_core.training.memory_advisor import ModelShape, ModelShapeError, read_model_config
+    from magitui_core.training.preflight import (
         check_gated_model,
         check_transformer_engine,
         count_rows,

@@ -1,1 +1,1 @@
-"""One module per screen; the app imports each only when it is first shown."""
+"""One module or package per screen, its own widgets beside it; each imported when first shown."""

@@ -1,6 +1,6 @@
 """Demo: the tour's stages, live from the demo job's events, ending in the chat.
 
-A viewer like every screen: the demo job (magitui_core.demo_pipeline) runs the stages as real
+A viewer like every screen: the demo job (magitui_core.demo.pipeline) runs the stages as real
 jobs whatever this screen does; leaving it, or closing the app, only stops watching. When the
 model is served the screen opens the Chat pane on it, once; Enter opens it again.
 """
@@ -17,7 +17,7 @@ from textual.markup import escape
 from textual.widgets import Static
 
 from magitui.screens.base import PollingScreen
-from magitui_core.demo import (
+from magitui_core.demo.tour import (
     CHAT_MAX_TOKENS,
     CHAT_TEMPERATURE,
     STAGES,
@@ -25,8 +25,8 @@ from magitui_core.demo import (
     StageState,
     durations_note,
 )
-from magitui_core.events import EventReader
-from magitui_core.jobs import JobInfo
+from magitui_core.jobs.events import EventReader
+from magitui_core.jobs.manager import JobInfo
 
 ICONS = {"waiting": "·", "running": "●", "done": "✓", "failed": "✗"}
 STYLES = {"waiting": "$text-muted", "running": "$accent", "done": "$success", "failed": "$error"}
@@ -134,7 +134,7 @@ class DemoScreen(PollingScreen):
         endpoint = self.view.endpoint
         if endpoint is None:
             return
-        from magitui.screens.chat import ChatScreen
+        from magitui.screens.chat.screen import ChatScreen
 
         await self.app.switch_mode("chat")
         screen = self.app.screen

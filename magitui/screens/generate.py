@@ -1,7 +1,7 @@
 """Generate: OSS-Instruct data from a teacher model, started as a job and watched live.
 
 Setup tests the endpoint (models, latency, whether it takes a system message) and
-starts `python -m magitui_core.generate` as a detached job — the same command as
+starts `python -m magitui_core.generation.engine` as a detached job — the same command as
 `magitui generate --detach`. Live follows that job's events: progress, rejections by
 reason, rates, ETA, cost for OpenAI models, the latest accepted sample and the
 warnings. Reopening the app re-attaches to the newest generation job.
@@ -35,7 +35,7 @@ from magitui.job_actions import request_stop
 from magitui.screens.job_list import JobListScreen
 from magitui.widgets.job_table import JobsTable
 from magitui_core.durations import compact_duration
-from magitui_core.generation_jobs import (
+from magitui_core.generation.jobs import (
     GenerationFollower,
     GenerationView,
     form_values,
@@ -44,17 +44,17 @@ from magitui_core.generation_jobs import (
     set_paused,
     start_generation_job,
 )
-from magitui_core.generation_settings import (
+from magitui_core.generation.settings import (
     INPUT_ERRORS,
     GenerationSettings,
     api_key_from,
 )
-from magitui_core.jobs import JobInfo
-from magitui_core.teacher_prices import PriceTable, load_prices, prices_path
+from magitui_core.generation.teacher_prices import PriceTable, load_prices, prices_path
+from magitui_core.jobs.manager import JobInfo
 from magitui_core.workspace import GENERATED_NAME, WorkspaceError
 
 if TYPE_CHECKING:
-    from magitui_core.teacher import EndpointProbe
+    from magitui_core.generation.teacher import EndpointProbe
 
 NO_JOB = (
     "No generation yet. Fill in Setup and press [b]Start[/b] (or ctrl+r), or run "
@@ -433,7 +433,7 @@ class GenerateScreen(JobListScreen):
 
         def probe() -> EndpointProbe:
             # The HTTP client loads here, in the worker: opening the screen stays instant.
-            from magitui_core.teacher import probe_endpoint
+            from magitui_core.generation.teacher import probe_endpoint
 
             return probe_endpoint(base_url, model, api_key_from("OPENAI_API_KEY"), timeout=20)
 
@@ -448,7 +448,7 @@ class GenerateScreen(JobListScreen):
 
     def action_serve_local(self) -> None:
         """Start `vllm serve MODEL` as a job and point the form at it once it answers."""
-        from magitui_core.local_teacher import LocalTeacherError, engine_command
+        from magitui_core.generation.local_teacher import LocalTeacherError, engine_command
 
         model = self._field("model")
         if not model:
@@ -465,7 +465,7 @@ class GenerateScreen(JobListScreen):
         jobs = self.ctx.jobs
 
         def serve() -> Any:
-            from magitui_core.local_teacher import start_local_teacher, wait_until_ready
+            from magitui_core.generation.local_teacher import start_local_teacher, wait_until_ready
 
             return wait_until_ready(jobs, start_local_teacher(jobs, model))
 

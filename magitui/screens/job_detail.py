@@ -26,9 +26,9 @@ from magitui.log_text import clean_line
 from magitui.screens.base import PollingScreen
 from magitui.widgets.log_search import SearchableLog
 from magitui.widgets.log_tail import INITIAL_TAIL_BYTES, OutputTail
-from magitui_core.events import EventReader
-from magitui_core.job_status import JobState
-from magitui_core.jobs import JobInfo
+from magitui_core.jobs.events import EventReader
+from magitui_core.jobs.manager import JobInfo
+from magitui_core.jobs.status import JobState
 
 LOG_MAX_LINES = 5000
 EVENTS_MAX_LINES = 200

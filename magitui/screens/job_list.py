@@ -7,7 +7,7 @@ from textual.widgets import DataTable
 from magitui.job_actions import JobStopped, request_stop
 from magitui.screens.base import PollingScreen
 from magitui.widgets.job_table import JobsTable, job_rows
-from magitui_core.jobs import JobInfo
+from magitui_core.jobs.manager import JobInfo
 
 
 class JobListScreen(PollingScreen):

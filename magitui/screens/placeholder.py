@@ -14,7 +14,7 @@ from textual.widgets import Static
 from magitui.screens.base import MagituiScreen
 from magitui.screens.job_list import JobListScreen
 from magitui.widgets.job_table import JobsTable
-from magitui_core.jobs import JobInfo
+from magitui_core.jobs.manager import JobInfo
 
 
 def intro(title: str, summary: str) -> Content:

@@ -1,1 +1,1 @@
-"""Reusable widgets and modals of the magitui TUI."""
+"""Widgets and modals shared by several screens; a widget of one screen lives with that screen."""

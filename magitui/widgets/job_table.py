@@ -17,7 +17,7 @@ from magitui.formatting import (
     truncate,
 )
 from magitui.widgets.keyed_table import Cells, Column, KeyedTable, Row
-from magitui_core.jobs import JobInfo
+from magitui_core.jobs.manager import JobInfo
 
 
 class JobsTable(KeyedTable):

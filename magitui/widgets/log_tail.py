@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from magitui.log_text import LogAssembler
-from magitui_core.tail import FileFollower
+from magitui_core.jobs.tail import FileFollower
 
 # Start this far from the end of a big output.log: training logs reach gigabytes and only the
 # recent part matters on screen.

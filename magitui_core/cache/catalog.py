@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from magitui_core.cache_extras import ExtraEntry, ExtraRoot, scan_extras, tree_usage
-from magitui_core.cache_scan import HubRepo, HubRevision, HubScan, Progress, no_progress
-from magitui_core.cache_scan import scan_hub_cache as scan_hub_cache
+from magitui_core.cache.extras import ExtraEntry, ExtraRoot, scan_extras, tree_usage
+from magitui_core.cache.hub_scan import HubRepo, HubRevision, HubScan, Progress, no_progress
+from magitui_core.cache.hub_scan import scan_hub_cache as scan_hub_cache
 
 HEX_RE = re.compile(r"^[0-9a-f]{7,64}$")
 

@@ -22,9 +22,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from magitui_core.cache_extras import ExtraEntry, tree_usage
-from magitui_core.cache_scan import HubRepo, HubRevision, Progress, no_progress
-from magitui_core.cache_usage import (
+from magitui_core.cache.catalog import CacheError, CacheScan, Selection, format_size, scan_cache
+from magitui_core.cache.extras import ExtraEntry, tree_usage
+from magitui_core.cache.hub_scan import HubRepo, HubRevision, Progress, no_progress
+from magitui_core.cache.usage import (
     OpenFile,
     job_uses,
     jobs_holding_entry,
@@ -32,7 +33,6 @@ from magitui_core.cache_usage import (
     jobs_holding_revision,
     open_files_under,
 )
-from magitui_core.hfcache import CacheError, CacheScan, Selection, format_size, scan_cache
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from magitui_core.cache_scan import Progress, no_progress
+from magitui_core.cache.hub_scan import Progress, no_progress
 
 CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import psutil
 
-from magitui_core.cache_extras import ExtraEntry
-from magitui_core.cache_scan import HubRepo, HubRevision
+from magitui_core.cache.extras import ExtraEntry
+from magitui_core.cache.hub_scan import HubRepo, HubRevision
 
 
 @dataclass(frozen=True)

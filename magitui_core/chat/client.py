@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from magitui_core.atomic import write_text_atomic
-from magitui_core.chat_format import (
+from magitui_core.chat.prompt_format import (
     PROMPT_FORMATS,
     lacks_chat_template,
     magicoder_prompt,

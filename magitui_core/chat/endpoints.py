@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from magitui_core.config import MagituiConfig
-from magitui_core.jobs import JobInfo
+from magitui_core.jobs.manager import JobInfo
 from magitui_core.workspace import Workspace
 
 SERVER_JOB_KINDS = ("teacher-server", "serve")

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from magitui_core.chat_endpoints import model_chat_template, special_tokens
+from magitui_core.chat.endpoints import model_chat_template, special_tokens
 from magitui_core.prompts import render_chat
 
 PROMPT_FORMATS = ("template", "magicoder")

@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from magitui_core.curate import (
+from magitui_core.curation.formats import Record
+from magitui_core.curation.jsonl_io import BadLine, read_jsonl
+from magitui_core.curation.pipeline import (
     CHARS_PER_TOKEN,
     CurateOptions,
     estimated_tokens,
     find_removals,
     load_inputs,
 )
-from magitui_core.jsonl_io import BadLine, read_jsonl
 from magitui_core.prompts import SRC_INSTRUCT_INSTRUCTION
-from magitui_core.record_formats import Record
 
 KEPT = "kept"
 REMOVED = "removed"

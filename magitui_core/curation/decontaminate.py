@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from magitui_core.record_formats import Record
+from magitui_core.curation.formats import Record
 
 NGRAM = 10
 BENCHMARKS = ("humaneval", "mbpp")

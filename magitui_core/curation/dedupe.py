@@ -12,7 +12,7 @@ import re
 import zlib
 from collections.abc import Callable, Sequence
 
-from magitui_core.record_formats import Record
+from magitui_core.curation.formats import Record
 
 DUPLICATE_SEED = "duplicate seed"
 DUPLICATE_PROBLEM = "duplicate problem"

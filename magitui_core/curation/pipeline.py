@@ -16,11 +16,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from magitui_core import dedupe, record_formats
 from magitui_core.atomic import write_json_atomic
-from magitui_core.decontaminate import ContaminationIndex, contaminated, parse_benchmarks
-from magitui_core.jsonl_io import BadLine, count_lines, read_jsonl, write_jsonl_atomic
-from magitui_core.record_formats import AUTO, FORMATS, FormatError, Record
+from magitui_core.curation import dedupe, formats
+from magitui_core.curation.decontaminate import ContaminationIndex, contaminated, parse_benchmarks
+from magitui_core.curation.formats import AUTO, FORMATS, FormatError, Record
+from magitui_core.curation.jsonl_io import BadLine, count_lines, read_jsonl, write_jsonl_atomic
 
 EMPTY_PROBLEM = "empty problem"
 EMPTY_SOLUTION = "empty solution"
@@ -128,7 +128,7 @@ class CurationResult:
 
 
 def _missing(fmt: str, obj: dict[str, Any]) -> list[str]:
-    return [name for name in record_formats.REQUIRED_FIELDS[fmt] if name not in obj]
+    return [name for name in formats.REQUIRED_FIELDS[fmt] if name not in obj]
 
 
 def load_file(
@@ -149,7 +149,7 @@ def load_file(
             if first_fields is None:
                 first_fields = sorted(obj)
             if detected is None:
-                detected = record_formats.detect_format(obj)
+                detected = formats.detect_format(obj)
                 if detected is None:
                     bad.append(BadLine(str(path), number, _fields_problem(AUTO, obj)))
                     continue
@@ -157,14 +157,14 @@ def load_file(
             if missing:
                 bad.append(BadLine(str(path), number, _fields_problem(detected, obj)))
                 continue
-            records.append(record_formats.to_record(detected, obj, f"{path}:{number}"))
+            records.append(formats.to_record(detected, obj, f"{path}:{number}"))
             if progress is not None and number % 5000 == 0:
                 progress(f"read {path.name}", number, total)
     except OSError as exc:
         raise CurationError(f"input {path}: cannot read ({exc.strerror})") from None
     if objects and not records:
         has = ", ".join(first_fields or []) or "none"
-        needs = record_formats.describe_needs(fmt)
+        needs = formats.describe_needs(fmt)
         raise FormatError(f"input {path}: records have fields {has} — need {needs}")
     if progress is not None:
         progress(f"read {path.name}", total, total)

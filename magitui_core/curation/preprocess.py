@@ -1,4 +1,4 @@
-"""The curation job: ``python -m magitui_core.preprocess IN.jsonl ... --out train.jsonl``.
+"""The curation job: ``python -m magitui_core.curation.preprocess IN.jsonl ... --out train.jsonl``.
 
 Run detached by the Data screen (or directly); progress, bad lines and the summary go to
 the job's events.jsonl when it runs as a job, and a short text log goes to stdout.
@@ -11,16 +11,16 @@ import sys
 import time
 from pathlib import Path
 
-from magitui_core.curate import (
+from magitui_core.curation.decontaminate import BenchmarkUnavailable, parse_benchmarks
+from magitui_core.curation.formats import AUTO, FORMATS, FormatError
+from magitui_core.curation.pipeline import (
     DEDUPE_MODES,
     DEFAULT_SHUFFLE_SEED,
     CurateOptions,
     CurationError,
     curate,
 )
-from magitui_core.decontaminate import BenchmarkUnavailable, parse_benchmarks
-from magitui_core.events import EventWriter
-from magitui_core.record_formats import AUTO, FORMATS, FormatError
+from magitui_core.jobs.events import EventWriter
 
 MAX_BAD_LINE_EVENTS = 20  # the report has them all; the event stream only a sample
 PROGRESS_EVERY = 0.5  # seconds between progress events within one stage
@@ -28,7 +28,7 @@ PROGRESS_EVERY = 0.5  # seconds between progress events within one stage
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m magitui_core.preprocess",
+        prog="python -m magitui_core.curation.preprocess",
         description="Clean, dedupe, decontaminate and format instruction data.",
     )
     parser.add_argument("inputs", nargs="+", type=Path, help="JSONL files to combine")

@@ -1,4 +1,4 @@
-"""The demo job: ``python -m magitui_core.demo_pipeline DEMO_DIR``.
+"""The demo job: ``python -m magitui_core.demo.pipeline DEMO_DIR``.
 
 Runs each stage of the recipe as the real magitui job a user would start (teacher server,
 generation, curation, training under accelerate launch, serving), waits for it, and writes a
@@ -20,7 +20,8 @@ from typing import Any
 import magitui_core
 from magitui_core.atomic import write_json_atomic
 from magitui_core.context import open_context
-from magitui_core.demo import (
+from magitui_core.demo.stand_in_teacher import STAND_IN_MODEL
+from magitui_core.demo.tour import (
     LEARNING_RATE,
     RUN_NAME,
     SAMPLES,
@@ -30,12 +31,8 @@ from magitui_core.demo import (
     DemoError,
     DemoLayout,
 )
-from magitui_core.demo_teacher import STAND_IN_MODEL
-from magitui_core.events import EventReader, EventWriter
-from magitui_core.generation_jobs import start_generation_job
-from magitui_core.generation_settings import GenerationSettings
-from magitui_core.jobs import JobInfo, JobManager
-from magitui_core.local_teacher import (
+from magitui_core.generation.jobs import start_generation_job
+from magitui_core.generation.local_teacher import (
     ENDPOINT_FILE,
     SERVE_KIND,
     LocalTeacher,
@@ -43,8 +40,11 @@ from magitui_core.local_teacher import (
     start_local_teacher,
     wait_until_ready,
 )
-from magitui_core.local_teacher import JOB_KIND as TEACHER_KIND
-from magitui_core.train_launch import validate_train_args
+from magitui_core.generation.local_teacher import JOB_KIND as TEACHER_KIND
+from magitui_core.generation.settings import GenerationSettings
+from magitui_core.jobs.events import EventReader, EventWriter
+from magitui_core.jobs.manager import JobInfo, JobManager
+from magitui_core.training.launch import validate_train_args
 
 DETAIL_EVERY = 1.0  # seconds between relayed progress lines of a stage's job
 # The stand-in answers at once; a second per answer, 4 at a time, makes generation last
@@ -86,9 +86,9 @@ class DemoPipeline:
             self._skip(key, f"kept the model built earlier in {folder}")
             return
         with self._stage(key, f"building a random 2-layer Llama in {folder}") as stage:
-            from magitui_core.demo_model import build_tiny_model
+            from magitui_core.demo.tiny_model import build_tiny_model
 
-            seeds = sorted(Path(magitui_core.__file__).parent.glob("*.py"))
+            seeds = sorted(Path(magitui_core.__file__).parent.rglob("*.py"))
             corpus = [path.read_text(encoding="utf-8", errors="replace") for path in seeds]
             build_tiny_model(folder, vocab_size=TOKENIZER_VOCAB, corpus=corpus)
             size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
@@ -96,7 +96,7 @@ class DemoPipeline:
 
     def stage_teacher(self, key: str) -> None:
         port = free_port()
-        command = [sys.executable, "-m", "magitui_core.demo_teacher", "--port", str(port)]
+        command = [sys.executable, "-m", "magitui_core.demo.stand_in_teacher", "--port", str(port)]
         command += ["--model", STAND_IN_MODEL, "--latency", str(TEACHER_LATENCY)]
         with self._stage(key, "starting the teacher stand-in (not an LLM)") as stage:
             job = self._start(command, name="teacher-stand-in", kind=TEACHER_KIND)
@@ -140,7 +140,7 @@ class DemoPipeline:
 
     def stage_preprocess(self, key: str) -> None:
         layout = self.layout
-        command = [sys.executable, "-m", "magitui_core.preprocess", str(layout.generated)]
+        command = [sys.executable, "-m", "magitui_core.curation.preprocess", str(layout.generated)]
         command += ["--out", str(layout.train_data), "--report", str(layout.report)]
         with self._stage(key, "dedupe, decontaminate (HumanEval), format") as stage:
             job = self._start(command, name="curate generated.jsonl", kind="preprocess")
@@ -161,7 +161,7 @@ class DemoPipeline:
         # accelerate launch, as the recipe runs it; one process, so any machine can follow.
         command = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1"]
         command += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
-        command += ["-m", "magitui_core.train", *train_argv]
+        command += ["-m", "magitui_core.training.sft", *train_argv]
         with self._stage(key, f"{TRAIN_STEPS} steps under accelerate launch") as stage:
             job = self._start(command, name="train base-model", kind="train")
             stage["job"] = job.id
@@ -327,7 +327,7 @@ def _on_sigterm(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m magitui_core.demo_pipeline DEMO_DIR", file=sys.stderr)
+        print("usage: python -m magitui_core.demo.pipeline DEMO_DIR", file=sys.stderr)
         return 2
     events = EventWriter.for_current_job() or EventWriter(Path(args[0]) / "demo-events.jsonl")
     pipeline = DemoPipeline(Path(args[0]), events)

@@ -3,7 +3,7 @@ language model. It answers every chat completion with a fixed OSS-Instruct-shape
 from the code snippet in the request ([Problem Description] quoting it, then [Solution]), so the
 tour runs with no GPU, no API key and no network. Real runs talk to a real teacher endpoint.
 
-Run it as a process: ``python -m magitui_core.demo_teacher --port P`` (prints its base URL).
+Run it as a process: ``python -m magitui_core.demo.stand_in_teacher --port P`` (prints its URL).
 Standard library only; the tests' scripted teacher shares its payload builders.
 """
 
@@ -235,7 +235,7 @@ def _handler_for(server: LoopbackAPI) -> type[BaseHTTPRequestHandler]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m magitui_core.demo_teacher", description=__doc__.splitlines()[0]
+        prog="python -m magitui_core.demo.stand_in_teacher", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
     parser.add_argument("--model", default=STAND_IN_MODEL, help="the name it answers to")

@@ -1,6 +1,6 @@
 """`magitui demo`: the whole recipe on a tiny model, offline, in a workspace of its own.
 
-One detached job (kind ``demo``, ``python -m magitui_core.demo_pipeline``) runs the stages as
+One detached job (kind ``demo``, ``python -m magitui_core.demo.pipeline``) runs the stages as
 real magitui jobs and writes a ``progress`` event per stage start and end, so the Demo
 screen and `magitui demo --headless` are both mere viewers: closing either never breaks the
 tour, and opening it again re-attaches. This module is what both viewers share.
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from magitui_core import paths
-from magitui_core.jobs import JobError, JobInfo, JobManager
+from magitui_core.jobs.manager import JobError, JobInfo, JobManager
 from magitui_core.workspace import Workspace
 
 JOB_KIND = "demo"
@@ -192,7 +192,7 @@ def start_or_attach(jobs: JobManager, root: Path) -> tuple[JobInfo, bool]:
     stop_live_jobs(jobs)  # a server left by an earlier demo would hold its port and memory
     if not (root / "runs" / RUN_NAME).is_dir():
         jobs.workspace.create_run(RUN_NAME, {"demo": True})
-    command = [sys.executable, "-m", "magitui_core.demo_pipeline", str(root)]
+    command = [sys.executable, "-m", "magitui_core.demo.pipeline", str(root)]
     job = jobs.start(command, name="demo", kind=JOB_KIND, run=RUN_NAME)
     if not job.is_live and job.status.child_pid is None:
         raise DemoError(f"the demo job {job.id} failed to start: {job.status.error}")
@@ -201,7 +201,7 @@ def start_or_attach(jobs: JobManager, root: Path) -> tuple[JobInfo, bool]:
 
 def serving(jobs: JobManager, job: JobInfo) -> bool:
     """Whether a finished demo job's model server is still up."""
-    from magitui_core.events import read_events
+    from magitui_core.jobs.events import read_events
 
     view = DemoView().fold_all(read_events(job.events_path))
     server = (view.finished or {}).get("serve_job")

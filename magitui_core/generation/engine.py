@@ -1,6 +1,6 @@
 """The OSS-Instruct generation: seeds → teacher → accepted / rejected, exactly once.
 
-Run as a job: ``python -m magitui_core.generate --base-url URL --model NAME
+Run as a job: ``python -m magitui_core.generation.engine --base-url URL --model NAME
 --seeds SOURCE --count N --out FILE.jsonl [...]``; the CLI's `magitui generate`
 runs the same engine in the foreground. The engine reports through a
 GenerationReporter (events for jobs, plain lines for logs, rich in the CLI).
@@ -25,13 +25,13 @@ from typing import Any, TextIO
 
 from magitui_core.credentials import redact_text
 from magitui_core.durations import compact_duration
-from magitui_core.events import JOB_DIR_ENV, EventWriter
-from magitui_core.generation_output import (
+from magitui_core.generation.output import (
     REJECT_REASONS,
     GenerationOutput,
     ResumeState,
 )
-from magitui_core.generation_settings import (
+from magitui_core.generation.seeds import DEFAULT_TEXT_COLUMN, Seed, SeedSource, open_seed_source
+from magitui_core.generation.settings import (
     DEFAULT_API_KEY_ENV,
     DEFAULT_ATTEMPTS,
     DEFAULT_CONCURRENCY,
@@ -42,19 +42,19 @@ from magitui_core.generation_settings import (
     GenerationSettings,
     api_key_from,
 )
+from magitui_core.generation.teacher import (
+    RequestFailed,
+    TeacherClient,
+    TeacherFatal,
+)
+from magitui_core.generation.teacher_pool import TeacherPool
+from magitui_core.jobs.events import JOB_DIR_ENV, EventWriter
 from magitui_core.prompts import (
     OSS_INSTRUCT_SYSTEM,
     generation_prompt,
     load_generation_prompt,
     parse_problem_solution,
 )
-from magitui_core.seeds import DEFAULT_TEXT_COLUMN, Seed, SeedSource, open_seed_source
-from magitui_core.teacher import (
-    RequestFailed,
-    TeacherClient,
-    TeacherFatal,
-)
-from magitui_core.teacher_pool import TeacherPool
 
 PROGRESS_EVERY = 0.5  # seconds between progress reports
 RATE_WINDOW = 30.0  # seconds of history behind requests/s and tokens/s
@@ -598,7 +598,7 @@ def run_generation(
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m magitui_core.generate",
+        prog="python -m magitui_core.generation.engine",
         description="OSS-Instruct generation job (the engine behind `magitui generate`).",
     )
     parser.add_argument("--base-url", action="append", required=True)

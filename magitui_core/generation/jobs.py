@@ -12,10 +12,10 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from magitui_core.events import EventReader
-from magitui_core.generation_settings import PAUSE_MARKER, GenerationSettings
-from magitui_core.jobs import JobInfo, JobManager
-from magitui_core.seeds import open_seed_source
+from magitui_core.generation.seeds import open_seed_source
+from magitui_core.generation.settings import PAUSE_MARKER, GenerationSettings
+from magitui_core.jobs.events import EventReader
+from magitui_core.jobs.manager import JobInfo, JobManager
 from magitui_core.workspace import GENERATED_NAME
 
 JOB_KIND = "generate"
@@ -31,7 +31,7 @@ def job_name(settings: GenerationSettings, run: str | None) -> str:
 def start_generation_job(
     jobs: JobManager, settings: GenerationSettings, run: str | None = None
 ) -> JobInfo:
-    """Start ``python -m magitui_core.generate ...``; the API key reaches it through the
+    """Start ``python -m magitui_core.generation.engine ...``; the API key reaches it through the
     environment it inherits (or the stored credential), never through its arguments."""
     settings.validate()
     if not settings.seeds.startswith("hf:"):
@@ -45,7 +45,7 @@ def start_generation_job(
             settings.extensions,
         )
     return jobs.start(
-        [sys.executable, "-m", "magitui_core.generate", *settings.to_argv()],
+        [sys.executable, "-m", "magitui_core.generation.engine", *settings.to_argv()],
         name=job_name(settings, run),
         kind=JOB_KIND,
         run=run,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from magitui_core.atomic import write_json_atomic
-from magitui_core.jobs import JobInfo, JobManager
+from magitui_core.jobs.manager import JobInfo, JobManager
 
 JOB_KIND = "teacher-server"
 SERVE_KIND = "serve"

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from magitui_core.generation_output import OutputError
+from magitui_core.generation.output import OutputError
+from magitui_core.generation.seeds import DEFAULT_TEXT_COLUMN, SeedError, SeedSource
 from magitui_core.prompts import OSS_INSTRUCT_SYSTEM, PromptError
-from magitui_core.seeds import DEFAULT_TEXT_COLUMN, SeedError, SeedSource
 
 DEFAULT_CONCURRENCY = 64
 DEFAULT_TIMEOUT = 300.0

@@ -25,8 +25,13 @@ from typing import Any
 
 import openai
 
-from magitui_core.generation_settings import DEFAULT_ATTEMPTS, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT
-from magitui_core.token_budget import TokenCounter, answer_budget, prompt_tokens, token_counter
+from magitui_core.generation.settings import DEFAULT_ATTEMPTS, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT
+from magitui_core.generation.token_budget import (
+    TokenCounter,
+    answer_budget,
+    prompt_tokens,
+    token_counter,
+)
 
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
-from magitui_core.teacher import Completion, TeacherClient, TeacherFatal
+from magitui_core.generation.teacher import Completion, TeacherClient, TeacherFatal
 
 
 class TeacherPool:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-from magitui_core.tail import FileFollower
+from magitui_core.jobs.tail import FileFollower
 
 EventType = Literal[
     "started",  # the job's command is running
@@ -123,7 +123,7 @@ def last_error_message(path: Path, max_bytes: int = 16 * 1024) -> str:
 
     Why a job failed, for job lists: read from the tail only, so it stays cheap.
     """
-    from magitui_core.tail import last_lines
+    from magitui_core.jobs.tail import last_lines
 
     for line in reversed(last_lines(path, 40, max_bytes=max_bytes)):
         try:

@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 
 from magitui_core.credentials import job_environment, redact_argv
-from magitui_core.job_status import (
+from magitui_core.jobs.status import (
     EVENTS_FILE,
     OUTPUT_FILE,
     STATUS_FILE,
@@ -31,8 +31,8 @@ from magitui_core.job_status import (
     now,
     this_host,
 )
-from magitui_core.job_supervisor import group_members, wait_group_empty
-from magitui_core.tail import last_lines
+from magitui_core.jobs.supervisor import group_members, wait_group_empty
+from magitui_core.jobs.tail import last_lines
 from magitui_core.workspace import Workspace, WorkspaceError
 
 START_TIMEOUT = 15.0  # a supervisor that has not reported by then is reported as crashed
@@ -195,7 +195,14 @@ class JobManager:
         # The launcher is a short-lived first half; the supervisor forks away from it.
         with open(job_dir / OUTPUT_FILE, "ab") as log:
             launcher = subprocess.Popen(
-                [sys.executable, "-m", "magitui_core.job_supervisor", str(job_dir), "--", *command],
+                [
+                    sys.executable,
+                    "-m",
+                    "magitui_core.jobs.supervisor",
+                    str(job_dir),
+                    "--",
+                    *command,
+                ],
                 start_new_session=True,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

@@ -1,4 +1,4 @@
-"""The process that owns one job: ``python -m magitui_core.job_supervisor DIR -- CMD...``.
+"""The process that owns one job: ``python -m magitui_core.jobs.supervisor DIR -- CMD...``.
 
 It is started in a new session by the launcher, forks once more so that no
 terminal or UI process is its parent, runs the command in its own process group,
@@ -20,8 +20,8 @@ from pathlib import Path
 import psutil
 
 from magitui_core.credentials import redact_argv
-from magitui_core.events import JOB_DIR_ENV, EventWriter, last_error_message
-from magitui_core.job_status import (
+from magitui_core.jobs.events import JOB_DIR_ENV, EventWriter, last_error_message
+from magitui_core.jobs.status import (
     EVENTS_FILE,
     OUTPUT_FILE,
     STOP_MARKER,
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) < 3 or args[1] != "--":
         print(
-            "usage: python -m magitui_core.job_supervisor JOB_DIR -- COMMAND [ARGS...]",
+            "usage: python -m magitui_core.jobs.supervisor JOB_DIR -- COMMAND [ARGS...]",
             file=sys.stderr,
         )
         return 2

@@ -125,7 +125,7 @@ def check_torch(timeout: float = 120.0) -> Check:
 
 
 def check_gpus() -> Check:
-    from magitui_core.gpu import NvmlSource
+    from magitui_core.machine.gpu import NvmlSource
 
     source = NvmlSource()
     try:
@@ -139,8 +139,8 @@ def check_gpus() -> Check:
 
 
 def check_disks(workspace: Path) -> list[Check]:
-    from magitui_core.disks import default_roles, read_disks
-    from magitui_core.hfcache import CacheLocations
+    from magitui_core.cache.catalog import CacheLocations
+    from magitui_core.machine.disks import default_roles, read_disks
 
     locations = CacheLocations.from_env(workspace / "runs")
     report = read_disks(default_roles(locations, workspace))
@@ -211,7 +211,7 @@ def check_deepspeed_ops() -> Check:
 
 
 def run_checks(workspace: Path, config_warnings: list[str]) -> list[Check]:
-    from magitui_core.preflight import check_transformer_engine
+    from magitui_core.training.preflight import check_transformer_engine
 
     checks = [
         check_python(),

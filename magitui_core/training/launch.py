@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from magitui_core.train_settings import TrainSettings, argument_parser
+from magitui_core.training.settings import TrainSettings, argument_parser
 
 
 class LaunchError(ValueError):
@@ -56,7 +56,7 @@ def launch_command(
     train_argv: list[str], accelerate_config: Path | None = None, num_processes: int = 1
 ) -> list[str]:
     """The job's command line for these training arguments."""
-    entry = ["-m", "magitui_core.train", *train_argv]
+    entry = ["-m", "magitui_core.training.sft", *train_argv]
     launcher = [sys.executable, "-m", "accelerate.commands.launch"]
     if accelerate_config is not None:
         if not accelerate_config.is_file():

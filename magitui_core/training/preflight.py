@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from magitui_core.accelerate_setup import AccelerateSettings
-from magitui_core.memory_advisor import ModelShape, model_states, optimizer_kind
-from magitui_core.train_settings import TrainSettings
+from magitui_core.training.accelerate_config import AccelerateSettings
+from magitui_core.training.memory_advisor import ModelShape, model_states, optimizer_kind
+from magitui_core.training.settings import TrainSettings
 
 GB = 1024**3
 
@@ -44,7 +44,7 @@ def machine_facts(out_dir: Path) -> Machine:
     """This machine's GPUs (NVML), memory and free disk where ``out_dir`` is."""
     import psutil
 
-    from magitui_core.gpu import NvmlSource
+    from magitui_core.machine.gpu import NvmlSource
 
     source = NvmlSource()
     try:
@@ -220,8 +220,8 @@ def check_gated_model(model: str, timeout: float = 5.0) -> list[Finding]:
     )
     from huggingface_hub.utils import validate_repo_id
 
+    from magitui_core.cache.catalog import CacheLocations
     from magitui_core.credentials import resolve
-    from magitui_core.hfcache import CacheLocations
 
     if Path(model).expanduser().is_dir():
         return []

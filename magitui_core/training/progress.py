@@ -12,8 +12,8 @@ from typing import Any
 
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
-from magitui_core.events import EventWriter
-from magitui_core.sft_data import CountingCollator, PackingCollator
+from magitui_core.jobs.events import EventWriter
+from magitui_core.training.sft_data import CountingCollator, PackingCollator
 
 
 def gpu_memory_gb() -> list[float]:

@@ -53,7 +53,7 @@ class TrainSettings(BaseModel):
 
 def argument_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m magitui_core.train",
+        prog="python -m magitui_core.training.sft",
         description="Supervised fine-tuning on instruction/response JSONL with the Magicoder "
         "prompt. Runs plainly or under `accelerate launch`.",
     )

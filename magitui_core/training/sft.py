@@ -1,4 +1,4 @@
-"""The SFT entry point: `python -m magitui_core.train ...`, plainly or under `accelerate launch`.
+"""The SFT entry point: `python -m magitui_core.training.sft`, alone or under `accelerate launch`.
 
 Reads instruction/response JSONL, builds each example from the one prompt module, trains with
 HF Trainer (length-grouped batches by default), and saves a final folder whose tokenizer
@@ -14,15 +14,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from magitui_core.events import EventWriter
+from magitui_core.jobs.events import EventWriter
 from magitui_core.prompts import CHAT_TEMPLATE, MAGICODER_PROMPT
-from magitui_core.sft_data import DataFileError, TokenizedData
-from magitui_core.train_packing import (
+from magitui_core.training.packing import (
     PackingUnsupported,
     attention_implementation,
     prepare_for_packing,
 )
-from magitui_core.train_settings import TrainSettings, parse_settings
+from magitui_core.training.settings import TrainSettings, parse_settings
+from magitui_core.training.sft_data import DataFileError, TokenizedData
 
 RUN_CARD = "magitui_run.json"
 
@@ -127,14 +127,14 @@ def write_run_card(settings: TrainSettings, data: TokenizedData, final_dir: Path
 def run(settings: TrainSettings, writer: EventWriter | None) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, set_seed
 
-    from magitui_core.sft_data import (
+    from magitui_core.training.progress import ProgressEvents
+    from magitui_core.training.sft_data import (
         CountingCollator,
         PackingCollator,
         PaddingCollator,
         read_instruction_pairs,
         tokenize_pairs,
     )
-    from magitui_core.train_progress import ProgressEvents
 
     def emit(type: str, **fields: Any) -> None:
         if writer is not None:

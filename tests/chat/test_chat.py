@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from magitui_core.chat import ChatClient, ChatError, ChatSettings, Conversation
+from magitui_core.chat.client import ChatClient, ChatError, ChatSettings, Conversation
 from magitui_core.prompts import render_chat, training_prompt
 from tests.conftest import env_with, magitui_cmd
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from magitui_core.chat import ChatClient, ChatError, ChatSettings, ChatStopped, Conversation
-from magitui_core.chat_format import magicoder_prompt, tokenizer_adds_bos
+from magitui_core.chat.client import ChatClient, ChatError, ChatSettings, ChatStopped, Conversation
+from magitui_core.chat.prompt_format import magicoder_prompt, tokenizer_adds_bos
 from magitui_core.prompts import MAGICODER_SYSTEM, render_chat
 from tests.chat.scripted_server import Script, scripted_server
 from tests.conftest import magitui_cmd

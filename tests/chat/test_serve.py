@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from magitui_core.context import open_context
-from magitui_core.job_supervisor import wait_group_empty
-from magitui_core.local_teacher import ENDPOINT_FILE
+from magitui_core.generation.local_teacher import ENDPOINT_FILE
+from magitui_core.jobs.supervisor import wait_group_empty
 from tests.conftest import magitui_cmd
 
 pytestmark = pytest.mark.slow  # loads a model server

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from magitui_core.job_supervisor import group_members
+from magitui_core.jobs.supervisor import group_members
 from tests.conftest import magitui_cmd
 from tests.fake_secrets import fake_openai_key
 

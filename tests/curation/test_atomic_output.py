@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from magitui_core.jsonl_io import write_jsonl_atomic
-from tests.curate.synthetic import synthetic_records, write_jsonl
+from magitui_core.curation.jsonl_io import write_jsonl_atomic
+from tests.curation.synthetic import synthetic_records, write_jsonl
 
 
 def test_a_write_that_fails_midway_keeps_the_old_file_and_no_temp(tmp_path: Path) -> None:
@@ -38,7 +38,14 @@ def test_killing_the_job_while_it_writes_keeps_the_old_output(tmp_path: Path) ->
     out = tmp_path / "train.jsonl"
     out.write_text(json.dumps({"instruction": "old", "response": "kept"}) + "\n")
     before = out.read_bytes()
-    command = [sys.executable, "-m", "magitui_core.preprocess", str(source), "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "magitui_core.curation.preprocess",
+        str(source),
+        "--out",
+        str(out),
+    ]
     command += ["--decontaminate", "none", "--dedupe", "none"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     killed_while_writing = False

@@ -14,17 +14,17 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Markdown, Select, Static
 
 from magitui.app import MagituiApp
-from magitui.screens.data import DataScreen
-from magitui.widgets.data_stats import DataStatsScreen
-from magitui.widgets.record_table import RecordTable
-from magitui.widgets.record_view import RecordScreen
+from magitui.screens.data.record_table import RecordTable
+from magitui.screens.data.record_view import RecordScreen
+from magitui.screens.data.screen import DataScreen
+from magitui.screens.data.stats import DataStatsScreen
 from magitui_core.context import Context, open_context
-from magitui_core.generation_jobs import generation_jobs, start_generation_job
-from magitui_core.generation_settings import GenerationSettings
+from magitui_core.generation.jobs import generation_jobs, start_generation_job
+from magitui_core.generation.settings import GenerationSettings
 from tests.conftest import magitui_cmd
-from tests.curate.humaneval_data import humaneval_problems
-from tests.curate.synthetic import synthetic_records, write_jsonl
-from tests.generate.teacher_server import Script, TeacherServer
+from tests.curation.humaneval_data import humaneval_problems
+from tests.curation.synthetic import synthetic_records, write_jsonl
+from tests.generation.teacher_server import Script, TeacherServer
 
 Scenario = Callable[[Pilot[None]], Awaitable[None]]
 

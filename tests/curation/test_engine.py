@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from magitui_core import prompts
-from magitui_core.curate import CurateOptions, CurationError, curate, load_inputs
-from magitui_core.decontaminate import BenchmarkUnavailable, ContaminationIndex, load_mbpp
-from magitui_core.record_formats import FormatError
-from tests.curate.humaneval_data import humaneval_problems
-from tests.curate.synthetic import synthetic_records, write_jsonl
+from magitui_core.curation.decontaminate import BenchmarkUnavailable, ContaminationIndex, load_mbpp
+from magitui_core.curation.formats import FormatError
+from magitui_core.curation.pipeline import CurateOptions, CurationError, curate, load_inputs
+from tests.curation.humaneval_data import humaneval_problems
+from tests.curation.synthetic import synthetic_records, write_jsonl
 
 NO_DECON = CurateOptions(decontaminate=(), shuffle=False)
 

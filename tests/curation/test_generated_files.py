@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 from magitui_core import prompts
-from magitui_core.curate import CurateOptions, curate
-from magitui_core.data_rows import REJECTED, check, load_data_file
-from magitui_core.generation_output import GenerationOutput
-from tests.curate.humaneval_data import humaneval_problems
+from magitui_core.curation.data_rows import REJECTED, check, load_data_file
+from magitui_core.curation.pipeline import CurateOptions, curate
+from magitui_core.generation.output import GenerationOutput
+from tests.curation.humaneval_data import humaneval_problems
 
 ANSWER = """[Problem Description]
 {problem}

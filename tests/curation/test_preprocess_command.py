@@ -9,11 +9,11 @@ import sys
 import time
 from pathlib import Path
 
-from magitui_core.events import read_events
-from magitui_core.jobs import JobManager
+from magitui_core.jobs.events import read_events
+from magitui_core.jobs.manager import JobManager
 from tests.conftest import magitui_cmd
-from tests.curate.humaneval_data import humaneval_problems
-from tests.curate.synthetic import synthetic_records, write_jsonl
+from tests.curation.humaneval_data import humaneval_problems
+from tests.curation.synthetic import synthetic_records, write_jsonl
 
 
 def magitui(*args: str) -> subprocess.CompletedProcess:
@@ -109,7 +109,14 @@ def test_curation_runs_as_a_job_with_progress_and_a_summary(
 ) -> None:
     source = generated_file(tmp_path / "gen.jsonl")
     out = tmp_path / "train.jsonl"
-    command = [sys.executable, "-m", "magitui_core.preprocess", str(source), "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "magitui_core.curation.preprocess",
+        str(source),
+        "--out",
+        str(out),
+    ]
     job = jobs.start(command, kind="preprocess", name="curate")
     deadline = time.monotonic() + 60
     while jobs.get(job.id).is_live and time.monotonic() < deadline:
@@ -147,7 +154,14 @@ def test_preprocess_never_loads_the_ui_or_training_libraries(isolated: Path) -> 
 def test_a_failing_curation_job_says_why_in_its_events(jobs: JobManager, tmp_path: Path) -> None:
     source = generated_file(tmp_path / "gen.jsonl")
     out = tmp_path / "train.jsonl"
-    command = [sys.executable, "-m", "magitui_core.preprocess", str(source), "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "magitui_core.curation.preprocess",
+        str(source),
+        "--out",
+        str(out),
+    ]
     job = jobs.start([*command, "--decontaminate", "humaneval,mbpp"], kind="preprocess")
     deadline = time.monotonic() + 60
     while jobs.get(job.id).is_live and time.monotonic() < deadline:

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from magitui_core.context import open_context
-from magitui_core.demo import JOB_KIND, STAGE_KEYS, DemoView
-from magitui_core.demo_teacher import STAND_IN_MODEL
-from magitui_core.events import read_events
-from magitui_core.job_supervisor import wait_group_empty
+from magitui_core.demo.stand_in_teacher import STAND_IN_MODEL
+from magitui_core.demo.tour import JOB_KIND, STAGE_KEYS, DemoView
+from magitui_core.jobs.events import read_events
+from magitui_core.jobs.supervisor import wait_group_empty
 from tests.conftest import magitui_cmd
 
 

@@ -12,11 +12,11 @@ import pytest
 from textual.pilot import Pilot
 
 from magitui.app import MagituiApp
-from magitui.screens.chat import ChatScreen
+from magitui.screens.chat.screen import ChatScreen
 from magitui.screens.demo import DemoScreen
 from magitui_core.context import open_context
-from magitui_core.demo import JOB_KIND, RUN_NAME, start_or_attach, stop_live_jobs
-from magitui_core.jobs import JobManager
+from magitui_core.demo.tour import JOB_KIND, RUN_NAME, start_or_attach, stop_live_jobs
+from magitui_core.jobs.manager import JobManager
 from tests.ui.pilot_helpers import drive, screen_text, settle, wait_until
 
 # What a demo job wrote, trimmed: three stages done, generation under way, then a failure.
@@ -33,7 +33,7 @@ FAILURE = [{"type": "error", "stage": "generate", "message": "the generate job c
 # A real job that writes the recorded events, waits for the test's go-ahead, then fails.
 REPLAY = """
 import json, os, sys, time
-from magitui_core.events import EventWriter
+from magitui_core.jobs.events import EventWriter
 writer = EventWriter.for_current_job()
 for event in json.loads(sys.argv[1]):
     writer.emit(event.pop("type"), **event)

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 import openai
 import pytest
 
-from magitui_core.chat import ChatClient, ChatSettings, Conversation
-from magitui_core.dedupe import copies_problem
-from magitui_core.demo_teacher import STAND_IN_MODEL, STAND_IN_NOTE
+from magitui_core.chat.client import ChatClient, ChatSettings, Conversation
+from magitui_core.curation.dedupe import copies_problem
+from magitui_core.curation.formats import Record
+from magitui_core.demo.stand_in_teacher import STAND_IN_MODEL, STAND_IN_NOTE
 from magitui_core.prompts import generation_prompt, parse_problem_solution
-from magitui_core.record_formats import Record
 
 SNIPPET = "def area(r):\n    return 3.14159 * r * r"
 
@@ -24,7 +24,7 @@ SNIPPET = "def area(r):\n    return 3.14159 * r * r"
 @pytest.fixture(scope="module")
 def stand_in() -> Iterator[str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "magitui_core.demo_teacher", "--port", "0"],
+        [sys.executable, "-m", "magitui_core.demo.stand_in_teacher", "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
     )

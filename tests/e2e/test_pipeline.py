@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from magitui_core.context import open_context
-from magitui_core.events import read_events
-from magitui_core.job_supervisor import wait_group_empty
-from magitui_core.local_teacher import ENDPOINT_FILE
+from magitui_core.generation.local_teacher import ENDPOINT_FILE
+from magitui_core.jobs.events import read_events
+from magitui_core.jobs.supervisor import wait_group_empty
 from magitui_core.prompts import training_prompt
 from tests.conftest import magitui_cmd, wait_until_ended
-from tests.generate.teacher_server import Script, TeacherServer
+from tests.generation.teacher_server import Script, TeacherServer
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.generate.teacher_server import Script, TeacherServer
+from tests.generation.teacher_server import Script, TeacherServer
 
 
 @pytest.fixture

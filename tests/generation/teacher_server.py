@@ -13,7 +13,7 @@ that quotes the snippet, and a [Solution]), and the test picks the trouble:
   TRUNCATE (finish_reason "length"), EMPTYSOL (empty solution), ALWAYS500, SLOW.
 
 No ``system_fingerprint`` is ever sent, as vLLM does. Also runnable as a process
-(``python -m tests.generate.teacher_server --latency 0.5 --capacity 64``; it prints
+(``python -m tests.generation.teacher_server --latency 0.5 --capacity 64``; it prints
 its port) for the benchmarks.
 """
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # The payloads and the server class are the demo stand-in's (one OpenAI wire format to keep).
-from magitui_core.demo_teacher import (
+from magitui_core.demo.stand_in_teacher import (
     SNIPPET,
     LoopbackAPI,
     Reply,

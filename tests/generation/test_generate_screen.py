@@ -16,10 +16,10 @@ from magitui.screens.generate import GenerateScreen
 from magitui.widgets.confirm import ConfirmScreen
 from magitui.widgets.job_table import JobsTable
 from magitui_core.context import Context, open_context
-from magitui_core.generate import PAUSE_MARKER, GenerationSettings
-from magitui_core.generation_jobs import generation_jobs, start_generation_job
-from tests.generate.conftest import read_jsonl, write_seed_lines
-from tests.generate.teacher_server import TeacherServer
+from magitui_core.generation.engine import PAUSE_MARKER, GenerationSettings
+from magitui_core.generation.jobs import generation_jobs, start_generation_job
+from tests.generation.conftest import read_jsonl, write_seed_lines
+from tests.generation.teacher_server import TeacherServer
 from tests.ui.pilot_helpers import drive, notifications, screen_text, settle, wait_until
 
 FILLED = ("base_url", "model", "seeds", "count", "concurrency")

@@ -18,18 +18,18 @@ from typing import Any
 
 import pytest
 
-from magitui_core.events import read_events
-from magitui_core.generate import (
+from magitui_core.generation.engine import (
     PAUSE_MARKER,
     GenerationReporter,
     GenerationSettings,
     run_generation,
 )
-from magitui_core.generation_output import GenerationOutput, OutputError, repair_torn_tail
+from magitui_core.generation.output import GenerationOutput, OutputError, repair_torn_tail
+from magitui_core.jobs.events import read_events
 from tests.conftest import magitui_cmd
 from tests.fake_secrets import fake_openai_key
-from tests.generate.conftest import read_jsonl, write_seed_lines
-from tests.generate.teacher_server import TeacherServer
+from tests.generation.conftest import read_jsonl, write_seed_lines
+from tests.generation.teacher_server import TeacherServer
 
 MIXED = [f"total_{i} = {i} + 1" for i in range(16)] + [
     "MALFORMED answer please",
@@ -225,7 +225,7 @@ def start_engine(server: TeacherServer, seeds: Path, out: Path, count: int) -> s
         [
             sys.executable,
             "-m",
-            "magitui_core.generate",
+            "magitui_core.generation.engine",
             "--base-url",
             server.base_url,
             "--model",
@@ -451,7 +451,7 @@ def test_sigterm_stops_at_once_and_writes_the_summary(
         [
             sys.executable,
             "-m",
-            "magitui_core.generate",
+            "magitui_core.generation.engine",
             "--base-url",
             server.base_url,
             "--model",

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from magitui_core.local_teacher import (
+from magitui_core.generation.local_teacher import (
     LocalTeacher,
     LocalTeacherError,
     engine_command,
@@ -18,7 +18,7 @@ from magitui_core.local_teacher import (
     wait_until_ready,
 )
 from tests.conftest import magitui_cmd
-from tests.generate.teacher_server import TeacherServer
+from tests.generation.teacher_server import TeacherServer
 
 NO_VLLM = importlib.util.find_spec("vllm") is None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from magitui_core.teacher_prices import BUILT_IN, load_prices
+from magitui_core.generation.teacher_prices import BUILT_IN, load_prices
 
 
 def test_built_in_prices_and_dated_model_names(isolated: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from magitui_core.seeds import (
+from magitui_core.generation.seeds import (
     MAX_LINES,
     FolderSeeds,
     HubStreamSeeds,
@@ -21,7 +21,7 @@ from magitui_core.seeds import (
     hub_error_message,
     open_seed_source,
 )
-from tests.generate.conftest import write_seed_lines
+from tests.generation.conftest import write_seed_lines
 
 
 def make_code_tree(root: Path) -> Path:
@@ -186,7 +186,7 @@ def test_gated_dataset_through_the_real_loader(isolated: Path) -> None:
         env.pop("HF_HUB_OFFLINE", None)
         env.pop("HF_DATASETS_OFFLINE", None)
         code = (
-            "from magitui_core.seeds import open_seed_source, SeedError\n"
+            "from magitui_core.generation.seeds import open_seed_source, SeedError\n"
             "try:\n"
             "    list(open_seed_source('hf:bigcode/starcoderdata').seeds([0]))\n"
             "except SeedError as exc:\n"

@@ -11,16 +11,16 @@ from typing import Any
 
 import pytest
 
-from magitui_core.teacher import (
+from magitui_core.generation.teacher import (
     RequestFailed,
     TeacherClient,
     TeacherFatal,
     probe_endpoint,
     retry_after_seconds,
 )
-from magitui_core.token_budget import answer_budget, estimate_tokens, token_counter
+from magitui_core.generation.token_budget import answer_budget, estimate_tokens, token_counter
 from tests.fake_secrets import fake_openai_key
-from tests.generate.teacher_server import MISTRAL_SYSTEM_ERROR, TeacherServer
+from tests.generation.teacher_server import MISTRAL_SYSTEM_ERROR, TeacherServer
 
 PROMPT = "Code snippet for inspiration:\n```\nx = 1\n```"
 

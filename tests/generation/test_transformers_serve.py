@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from magitui_core.generate import GenerationSettings, run_generation
-from magitui_core.teacher import probe_endpoint
+from magitui_core.generation.engine import GenerationSettings, run_generation
+from magitui_core.generation.teacher import probe_endpoint
 from tests.conftest import magitui_cmd
-from tests.generate.conftest import read_jsonl, write_seed_lines
+from tests.generation.conftest import read_jsonl, write_seed_lines
 
 pytestmark = pytest.mark.slow
 

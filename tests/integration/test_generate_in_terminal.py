@@ -11,10 +11,10 @@ import psutil
 import pytest
 
 from magitui_core.context import open_context
-from magitui_core.events import read_events
-from magitui_core.job_supervisor import wait_group_empty
+from magitui_core.jobs.events import read_events
+from magitui_core.jobs.supervisor import wait_group_empty
 from tests.conftest import magitui_cmd
-from tests.generate.teacher_server import Script, TeacherServer
+from tests.generation.teacher_server import Script, TeacherServer
 from tests.integration.test_tui_terminal import app_pid
 from tests.tmux_session import TmuxSession
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import psutil
 
 from magitui_core.context import open_context
-from magitui_core.job_status import JobState
+from magitui_core.jobs.status import JobState
 from tests.conftest import magitui_cmd
 from tests.tmux_session import TmuxSession
 

@@ -11,8 +11,8 @@ import psutil
 import pytest
 
 from magitui_core.context import open_context
-from magitui_core.job_status import JobState
-from magitui_core.job_supervisor import wait_group_empty
+from magitui_core.jobs.status import JobState
+from magitui_core.jobs.supervisor import wait_group_empty
 from tests.conftest import magitui_cmd
 from tests.tmux_session import TmuxSession
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from magitui_core.events import EventReader, EventWriter, make_event, read_events
-from magitui_core.tail import FileFollower, last_lines
+from magitui_core.jobs.events import EventReader, EventWriter, make_event, read_events
+from magitui_core.jobs.tail import FileFollower, last_lines
 
 
 def test_writer_and_reader_round_trip(tmp_path: Path) -> None:

@@ -16,9 +16,9 @@ from typing import TypeVar
 import psutil
 import pytest
 
-from magitui_core.job_status import JobState, JobStatus
-from magitui_core.job_supervisor import group_members, wait_group_empty
-from magitui_core.jobs import JobError, JobManager
+from magitui_core.jobs.manager import JobError, JobManager
+from magitui_core.jobs.status import JobState, JobStatus
+from magitui_core.jobs.supervisor import group_members, wait_group_empty
 from tests.fake_secrets import fake_openai_key
 
 T = TypeVar("T")
@@ -59,7 +59,7 @@ def test_failed_job_records_its_last_error_event(jobs: JobManager) -> None:
     """The job's own last word on why it failed lands in status.json for every job list."""
     script = textwrap.dedent(
         """
-        from magitui_core.events import EventWriter
+        from magitui_core.jobs.events import EventWriter
         writer = EventWriter.for_current_job()
         writer.emit("error", message="first problem")
         writer.emit("error", message="seed folder /nope does not exist")
@@ -188,7 +188,7 @@ def test_job_events_from_the_command_and_its_environment(jobs: JobManager) -> No
     code = textwrap.dedent(
         """
         import os
-        from magitui_core.events import EventWriter
+        from magitui_core.jobs.events import EventWriter
         w = EventWriter.for_current_job()
         w.emit("progress", done=1, total=2)
         w.emit("metric", loss=0.5)

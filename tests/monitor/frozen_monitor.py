@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from magitui.screens.monitor import MonitorSources
-from magitui_core.disks import DiskInfo, DiskReport, disk_warnings
-from magitui_core.gpu import NO_GPU_MESSAGE, GpuInfo, GpuProcess, GpuSnapshot
-from magitui_core.hfcache import CacheLocations
-from magitui_core.system_stats import SystemSnapshot
+from magitui.screens.monitor.screen import MonitorSources
+from magitui_core.cache.catalog import CacheLocations
+from magitui_core.machine.disks import DiskInfo, DiskReport, disk_warnings
+from magitui_core.machine.gpu import NO_GPU_MESSAGE, GpuInfo, GpuProcess, GpuSnapshot
+from magitui_core.machine.system_stats import SystemSnapshot
 
 T0 = 1741078800.0  # 2025-03-04 09:00:00 UTC, as in tests/ui/snapshot_data.py
 GIB = 1024**3
@@ -51,7 +51,11 @@ TWO_GPUS = GpuSnapshot(
             clock_mem_mhz=2619,
             processes=(
                 GpuProcess(
-                    41001, 70 * GIB, "ml", "python -m magitui_core.train", "train-llama-3c4d5e"
+                    41001,
+                    70 * GIB,
+                    "ml",
+                    "python -m magitui_core.training.sft",
+                    "train-llama-3c4d5e",
                 ),
             ),
         ),
@@ -119,7 +123,7 @@ def frozen_monitor(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     """Screenshot tests (those using ``snapshot_workspace``) get frozen Monitor figures."""
     if "snapshot_workspace" not in request.fixturenames:
         return
-    import magitui.screens.monitor as monitor
+    import magitui.screens.monitor.screen as monitor
 
     monkeypatch.setattr(
         monitor,

@@ -12,8 +12,8 @@ import pytest
 from cache_layout import Layout
 from huggingface_hub import scan_cache_dir
 
-from magitui_core.cache_delete import check_inside, execute_plan, plan_deletion, remove_entry
-from magitui_core.hfcache import CacheError, CacheLocations, resolve_targets, scan_cache
+from magitui_core.cache.catalog import CacheError, CacheLocations, resolve_targets, scan_cache
+from magitui_core.cache.delete import check_inside, execute_plan, plan_deletion, remove_entry
 
 
 def _scan():  # type: ignore[no-untyped-def]

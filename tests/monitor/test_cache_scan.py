@@ -11,8 +11,7 @@ import pytest
 from cache_layout import Layout, RepoBuilder, build_layout
 from huggingface_hub import scan_cache_dir
 
-from magitui_core.cache_scan import scan_hub_cache
-from magitui_core.hfcache import (
+from magitui_core.cache.catalog import (
     CacheError,
     CacheLocations,
     format_size,
@@ -20,6 +19,7 @@ from magitui_core.hfcache import (
     scan_cache,
     sort_repos,
 )
+from magitui_core.cache.hub_scan import scan_hub_cache
 from magitui_core.workspace import Workspace
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from cache_layout import Layout
 
-from magitui_core.cache_delete import estimate_freed, execute_plan, plan_deletion
-from magitui_core.hfcache import (
+from magitui_core.cache.catalog import (
     CacheLocations,
     Selection,
     prune_selection,
@@ -14,6 +13,7 @@ from magitui_core.hfcache import (
     toggle_repo,
     toggle_revision,
 )
+from magitui_core.cache.delete import estimate_freed, execute_plan, plan_deletion
 
 
 def test_toggling_repos_and_revisions(layout: Layout) -> None:

@@ -9,10 +9,10 @@ import pytest
 from cache_layout import RepoBuilder
 from textual.pilot import Pilot
 
-import magitui.widgets.cache_table as cache_table
+import magitui.screens.monitor.cache_table as cache_table
 from magitui.app import MagituiApp
-from magitui.screens.monitor import MonitorScreen
-from magitui.widgets.cache_table import MARK, CacheTable
+from magitui.screens.monitor.cache_table import MARK, CacheTable
+from magitui.screens.monitor.screen import MonitorScreen
 from tests.ui.pilot_helpers import drive, settle, wait_until
 
 REPOS = 30

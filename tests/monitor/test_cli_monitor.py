@@ -15,7 +15,7 @@ import pytest
 from cache_layout import Layout
 from huggingface_hub import scan_cache_dir
 
-from magitui_core.cache_scan import scan_hub_cache
+from magitui_core.cache.hub_scan import scan_hub_cache
 from tests.conftest import magitui_cmd
 
 

@@ -11,8 +11,8 @@ import pynvml
 import pytest
 from fake_nvml import FakeNvml
 
-from magitui_core import gpu as gpu_module
-from magitui_core.gpu import NO_GPU_MESSAGE, NvmlSource, job_process_groups
+from magitui_core.machine import gpu as gpu_module
+from magitui_core.machine.gpu import NO_GPU_MESSAGE, NvmlSource, job_process_groups
 
 
 def _driver_present() -> bool:
@@ -82,7 +82,7 @@ def test_init_failure_is_retried_later(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_compute_capability_tells_bf16(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from magitui_core.preflight import machine_facts
+    from magitui_core.training.preflight import machine_facts
 
     FakeNvml([os.getpid(), os.getpid()]).install(monkeypatch)
     h100, a100, t4_like = NvmlSource().read().gpus

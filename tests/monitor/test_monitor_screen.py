@@ -15,12 +15,12 @@ from fake_nvml import FakeNvml
 from frozen_monitor import NO_GPU, fixed_sources
 from textual.pilot import Pilot
 
-import magitui.screens.monitor as monitor_module
+import magitui.screens.monitor.screen as monitor_module
 from magitui.app import MagituiApp
-from magitui.screens.monitor import MonitorScreen, MonitorSources
-from magitui.widgets.cache_confirm import CacheDeleteConfirm
-from magitui.widgets.cache_table import CacheTable
-from magitui_core.gpu import GpuSnapshot
+from magitui.screens.monitor.cache_confirm import CacheDeleteConfirm
+from magitui.screens.monitor.cache_table import CacheTable
+from magitui.screens.monitor.screen import MonitorScreen, MonitorSources
+from magitui_core.machine.gpu import GpuSnapshot
 from tests.ui.pilot_helpers import drive, notifications, screen_text, settle, wait_until
 
 

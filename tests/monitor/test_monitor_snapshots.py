@@ -14,9 +14,9 @@ from cache_layout import Layout, build_layout
 from frozen_monitor import T0, TWO_GPUS, fixed_sources
 from textual.pilot import Pilot
 
-import magitui.screens.monitor as monitor_module
+import magitui.screens.monitor.screen as monitor_module
 from magitui.app import MagituiApp
-from magitui.screens.monitor import MonitorScreen
+from magitui.screens.monitor.screen import MonitorScreen
 from tests.ui.pilot_helpers import settle, wait_until
 
 BASE = Path("/tmp/magitui-monitor-snapshot")  # shown on screen, so never tmp_path

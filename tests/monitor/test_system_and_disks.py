@@ -6,9 +6,9 @@ from pathlib import Path
 
 import psutil
 
-from magitui_core.disks import DiskInfo, default_roles, disk_warnings, mount_of, read_disks
-from magitui_core.hfcache import CacheLocations
-from magitui_core.system_stats import SystemSource
+from magitui_core.cache.catalog import CacheLocations
+from magitui_core.machine.disks import DiskInfo, default_roles, disk_warnings, mount_of, read_disks
+from magitui_core.machine.system_stats import SystemSource
 from magitui_core.workspace import Workspace
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from magitui_core.accelerate_setup import (
+from magitui_core.training.accelerate_config import (
     MULTINODE_LAUNCHERS,
     AccelerateSettings,
     load_answers,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from magitui_core.memory_advisor import (
+from magitui_core.training.memory_advisor import (
     OPTIMIZERS,
     ModelShape,
     ModelShapeError,

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from magitui_core.accelerate_setup import AccelerateSettings
-from magitui_core.memory_advisor import ModelShape, offload_problem, optimizer_kind
-from magitui_core.preflight import (
+from magitui_core.training.accelerate_config import AccelerateSettings
+from magitui_core.training.memory_advisor import ModelShape, offload_problem, optimizer_kind
+from magitui_core.training.preflight import (
     Machine,
     check_gated_model,
     check_optimizer,
     check_transformer_engine,
     preflight,
 )
-from magitui_core.train_settings import TrainSettings
+from magitui_core.training.settings import TrainSettings
 from tests.setup.loopback_hub import loopback_hub
 
 GB = 1024**3

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from magitui_core.events import read_events
-from magitui_core.jobs import JobManager
-from magitui_core.sft_data import IGNORED_INDEX, PackingCollator
-from magitui_core.train_packing import PackingUnsupported, prepare_for_packing
+from magitui_core.jobs.events import read_events
+from magitui_core.jobs.manager import JobManager
+from magitui_core.training.packing import PackingUnsupported, prepare_for_packing
+from magitui_core.training.sft_data import IGNORED_INDEX, PackingCollator
 from tests.conftest import wait_until_ended
 
 FIRST = list(range(5, 25))
@@ -84,7 +84,7 @@ def test_packed_training_job_has_no_padding(
     jobs: JobManager, tiny_model: Path, train_file: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "magitui_core.train", "--data", str(train_file)]
+    command = [sys.executable, "-m", "magitui_core.training.sft", "--data", str(train_file)]
     command += ["--base-model", str(tiny_model), "--out", str(out), "--packing"]
     command += ["--max-steps", "4", "--per-device-batch", "4", "--save-steps", "4"]
     job = jobs.start(command, kind="train")
@@ -115,7 +115,7 @@ def test_packed_training_learns_exactly_what_padded_training_does(
     would differ from the padded run's."""
 
     def losses(*extra: str) -> list[float]:
-        command = [sys.executable, "-m", "magitui_core.train", "--data", str(train_file)]
+        command = [sys.executable, "-m", "magitui_core.training.sft", "--data", str(train_file)]
         command += ["--base-model", str(tiny_model), "--out", str(tmp_path / "-".join(extra))]
         command += ["--max-steps", "3", "--per-device-batch", "4", "--save-steps", "3", *extra]
         info = wait_until_ended(jobs, jobs.start(command, kind="train").id, 180, "training")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from magitui_core.prompts import training_prompt
-from magitui_core.sft_data import (
+from magitui_core.training.sft_data import (
     IGNORED_INDEX,
     DataFileError,
     PaddingCollator,

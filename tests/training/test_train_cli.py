@@ -150,7 +150,7 @@ def test_dry_run_prints_the_command_and_starts_nothing(
     assert launchable.returncode == 0, launchable.stderr
     command = launchable.stdout.strip()
     assert "accelerate.commands.launch --multi_gpu --num_processes 2" in command
-    assert "-m magitui_core.train" in command and "--max-seq-len 256" in command
+    assert "-m magitui_core.training.sft" in command and "--max-seq-len 256" in command
     assert "launchable: drop --dry-run to start it" in launchable.stderr
     blocked = magitui(*base, "--batch-size", "0", "--dry-run")
     assert blocked.returncode == 1 and "--per-device-batch = 0" in blocked.stderr

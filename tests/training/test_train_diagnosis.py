@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from magitui_core.jobs import JobManager
-from magitui_core.train_diagnosis import diagnose
+from magitui_core.jobs.manager import JobManager
+from magitui_core.training.diagnosis import diagnose
 from tests.conftest import wait_until_ended
 
 RECORDED = {
@@ -75,7 +75,7 @@ def test_a_real_run_on_raw_data_is_diagnosed(
         [
             sys.executable,
             "-m",
-            "magitui_core.train",
+            "magitui_core.training.sft",
             "--data",
             str(raw),
             "--base-model",

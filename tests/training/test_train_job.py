@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from magitui_core.events import read_events
-from magitui_core.jobs import JobInfo, JobManager
+from magitui_core.jobs.events import read_events
+from magitui_core.jobs.manager import JobInfo, JobManager
 from magitui_core.prompts import training_prompt
-from magitui_core.train import RUN_CARD
+from magitui_core.training.sft import RUN_CARD
 from tests.conftest import wait_until_ended
 
 
 def train_job(jobs: JobManager, *args: str, timeout: float = 180) -> JobInfo:
-    job = jobs.start([sys.executable, "-m", "magitui_core.train", *args], kind="train")
+    job = jobs.start([sys.executable, "-m", "magitui_core.training.sft", *args], kind="train")
     return wait_until_ended(jobs, job.id, timeout, "training")
 
 
@@ -129,7 +129,7 @@ def test_two_process_ddp_under_accelerate_writes_events_once(
         "--main_process_port",
         "29533",
         "-m",
-        "magitui_core.train",
+        "magitui_core.training.sft",
         "--data",
         str(train_file),
         "--base-model",
@@ -193,7 +193,7 @@ def test_deepspeed_zero_with_cpu_offload(
         "--main_process_port",
         str(29550 + stage),
         "-m",
-        "magitui_core.train",
+        "magitui_core.training.sft",
         "--data",
         str(train_file),
         "--base-model",

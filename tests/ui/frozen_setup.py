@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from magitui.screens.setup import SetupSources
-from magitui_core.gpu import GpuSnapshot
-from magitui_core.hfcache import CacheLocations
-from magitui_core.preflight import Machine
+from magitui.screens.setup.screen import SetupSources
+from magitui_core.cache.catalog import CacheLocations
+from magitui_core.machine.gpu import GpuSnapshot
+from magitui_core.training.preflight import Machine
 from tests.monitor.frozen_monitor import DISKS, GIB, TWO_GPUS
 
 # The Monitor's two H100s, with the compute capability NVML reports for them.
@@ -52,6 +52,6 @@ def frozen_setup(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
     """Screenshot tests (those using ``snapshot_workspace``) get the frozen Setup machine."""
     if "snapshot_workspace" not in request.fixturenames:
         return
-    import magitui.screens.setup as setup
+    import magitui.screens.setup.screen as setup
 
     monkeypatch.setattr(setup, "default_sources", lambda ctx: fixed_sources())

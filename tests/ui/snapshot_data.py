@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from magitui_core.job_status import JobState, JobStatus, this_host
+from magitui_core.jobs.status import JobState, JobStatus, this_host
 from magitui_core.workspace import Workspace
 
 T0 = 1741078800.0  # 2025-03-04 09:00:00 UTC
@@ -68,7 +68,7 @@ def fill_workspace(root: Path) -> Workspace:
         name="generate oss-instruct",
         kind="generate",
         run="llama-oss-1",
-        command=["python", "-m", "magitui_core.generate", "--samples", "75000"],
+        command=["python", "-m", "magitui_core.generation.engine", "--samples", "75000"],
         state=JobState.SUCCEEDED,
         start=T0,
         seconds=4980,

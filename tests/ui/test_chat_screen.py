@@ -16,12 +16,12 @@ from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 
 from magitui.app import MagituiApp
-from magitui.screens.chat import ChatScreen, last_code_block
-from magitui.widgets.chat_input import ChatInput
-from magitui.widgets.chat_message import AnswerView, Exchange
-from magitui.widgets.chat_settings import ChatSettingsScreen, parse_settings
-from magitui_core.chat import ChatSettings, Conversation
-from magitui_core.chat_endpoints import Endpoint
+from magitui.screens.chat.message import AnswerView, Exchange
+from magitui.screens.chat.prompt_input import ChatInput
+from magitui.screens.chat.screen import ChatScreen, last_code_block
+from magitui.screens.chat.settings import ChatSettingsScreen, parse_settings
+from magitui_core.chat.client import ChatSettings, Conversation
+from magitui_core.chat.endpoints import Endpoint
 from magitui_core.context import Context, open_context
 from magitui_core.prompts import MAGICODER_SYSTEM, render_chat
 from tests.chat.scripted_server import Script, scripted_server
@@ -623,7 +623,7 @@ def test_a_running_serve_job_is_the_endpoint_the_pane_picks(
     import sys
     import time
 
-    from magitui_core.chat_endpoints import EndpointError, served_models
+    from magitui_core.chat.endpoints import EndpointError, served_models
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -667,7 +667,7 @@ def test_a_running_serve_job_is_the_endpoint_the_pane_picks(
 def test_when_one_side_fails_both_histories_stay_as_they_were(
     tiny_model_server: tuple[str, str], write_config
 ) -> None:  # type: ignore[no-untyped-def]
-    from magitui.widgets.chat_settings import PaneSettings
+    from magitui.screens.chat.settings import PaneSettings
 
     base_url, model = tiny_model_server
     with_teacher(write_config, base_url, model)

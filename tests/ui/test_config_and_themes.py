@@ -10,7 +10,7 @@ from pilot_helpers import drive, notifications, screen_text, settle, wait_until
 from textual.pilot import Pilot
 
 from magitui.app import MagituiApp
-from magitui.screens.home import HomeScreen
+from magitui.screens.home.screen import HomeScreen
 from magitui.screens.startup_error import StartupErrorScreen
 from magitui.widgets.text_modal import TextModal
 

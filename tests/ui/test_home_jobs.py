@@ -8,12 +8,12 @@ from textual.pilot import Pilot
 from textual.widgets import Log
 
 from magitui.app import MagituiApp
-from magitui.screens.home import HomeScreen
+from magitui.screens.home.screen import HomeScreen
 from magitui.screens.job_detail import JobDetailScreen
 from magitui.widgets.confirm import ConfirmScreen
 from magitui.widgets.job_table import JobsTable
 from magitui_core.context import Context, open_context
-from magitui_core.job_status import JobState
+from magitui_core.jobs.status import JobState
 
 
 def _state_cell(app: MagituiApp, job_id: str) -> str:

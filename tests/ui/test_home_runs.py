@@ -9,12 +9,12 @@ from pilot_helpers import drive, notifications, screen_text, settle, wait_until
 from textual.pilot import Pilot
 
 from magitui.app import MagituiApp
-from magitui.screens.data import DataScreen
+from magitui.screens.data.screen import DataScreen
+from magitui.screens.home.run_table import RunsTable
 from magitui.widgets.confirm import ConfirmScreen
 from magitui.widgets.name_prompt import NamePromptScreen
-from magitui.widgets.run_table import RunsTable
 from magitui_core.context import Context
-from tests.curate.synthetic import synthetic_records, write_jsonl
+from tests.curation.synthetic import synthetic_records, write_jsonl
 
 
 def test_create_run(ctx: Context) -> None:

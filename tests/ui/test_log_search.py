@@ -6,7 +6,7 @@ from pilot_helpers import drive, screen_text, settle, wait_until
 from textual.pilot import Pilot
 
 from magitui.app import MagituiApp
-from magitui.screens.home import HomeScreen
+from magitui.screens.home.screen import HomeScreen
 from magitui.screens.job_detail import JobDetailScreen
 from magitui.widgets.log_search import MatchLog
 from magitui_core.context import Context

@@ -16,15 +16,15 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, DataTable, Input, Select, TabbedContent, Tabs
 
-import magitui.screens.setup as setup_screen_code
+import magitui.screens.setup.screen as setup_screen_code
 from magitui.app import MagituiApp
-from magitui.screens.setup import SetupScreen
-from magitui.widgets.setup_distributed import DistributedStep, control_id
-from magitui.widgets.setup_memory import AdvisorResult, MemoryStep
-from magitui_core.accelerate_setup import ANSWERS_FILE, load_answers
+from magitui.screens.setup.distributed import DistributedStep, control_id
+from magitui.screens.setup.memory import AdvisorResult, MemoryStep
+from magitui.screens.setup.screen import SetupScreen
 from magitui_core.config import load_config
-from magitui_core.disks import DiskInfo, DiskReport, disk_warnings
-from magitui_core.memory_advisor import ModelShape, plans, recommend
+from magitui_core.machine.disks import DiskInfo, DiskReport, disk_warnings
+from magitui_core.training.accelerate_config import ANSWERS_FILE, load_answers
+from magitui_core.training.memory_advisor import ModelShape, plans, recommend
 from magitui_core.workspace import Workspace
 from tests.monitor.fake_nvml import FakeNvml
 from tests.setup.loopback_hub import loopback_hub

@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from magitui.app import MagituiApp
 from magitui.widgets.log_search import MatchLog
 from magitui_core.context import Context
-from magitui_core.job_status import JobState, JobStatus, this_host
+from magitui_core.jobs.status import JobState, JobStatus, this_host
 
 T0 = 1_700_000_000.0
 
@@ -31,7 +31,7 @@ def finished_training(
         command=[
             sys.executable,
             "-m",
-            "magitui_core.train",
+            "magitui_core.training.sft",
             "--data",
             "missing.jsonl",
             "--base-model",
@@ -147,7 +147,7 @@ def test_resume_starts_the_same_command_with_resume(ctx: Context) -> None:
     resumed = next(j for j in ctx.jobs.list_jobs() if j.id != "train-ccc333")
     assert resumed.status.kind == "train"
     assert resumed.status.command[-1] == "--resume"
-    assert resumed.status.command[:3] == [sys.executable, "-m", "magitui_core.train"]
+    assert resumed.status.command[:3] == [sys.executable, "-m", "magitui_core.training.sft"]
 
 
 def test_no_training_jobs_says_how_to_start_one(ctx: Context) -> None:

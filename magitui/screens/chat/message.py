@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.widgets import Markdown, Static
 from textual.widgets._markdown import MarkdownStream
 
-from magitui_core.chat import TurnStats
+from magitui_core.chat.client import TurnStats
 
 
 class UserMessage(Static):

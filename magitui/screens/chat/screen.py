@@ -6,7 +6,7 @@ Which endpoint: the first server job or configured teacher found, unless one is 
 does after serving a model).
 
 The screen routes: each answer streams into its own AnswerView from a thread worker running
-magitui_core.chat.ChatClient (the same client as `magitui chat`). Single-letter keys act only
+magitui_core.chat.client.ChatClient (the same client as `magitui chat`). Single-letter keys act only
 while the prompt box is not focused, so typing never triggers them.
 """
 
@@ -30,12 +30,12 @@ from textual.message import Message
 from textual.widgets import Static
 
 from magitui.screens.base import MagituiScreen
-from magitui.widgets.chat_input import ChatInput
-from magitui.widgets.chat_message import AnswerView, Exchange
-from magitui.widgets.chat_settings import ChatSettingsScreen, PaneSettings
-from magitui.widgets.chat_transcripts import TranscriptPickerScreen
-from magitui_core.chat import ChatError, ChatSettings, Conversation, TurnStats
-from magitui_core.chat_endpoints import (
+from magitui.screens.chat.message import AnswerView, Exchange
+from magitui.screens.chat.prompt_input import ChatInput
+from magitui.screens.chat.settings import ChatSettingsScreen, PaneSettings
+from magitui.screens.chat.transcripts import TranscriptPickerScreen
+from magitui_core.chat.client import ChatError, ChatSettings, Conversation, TurnStats
+from magitui_core.chat.endpoints import (
     Endpoint,
     chats_dir,
     known_endpoints,
@@ -43,7 +43,7 @@ from magitui_core.chat_endpoints import (
     model_chat_template,
     transcript_path,
 )
-from magitui_core.chat_format import (
+from magitui_core.chat.prompt_format import (
     PROMPT_FORMATS,
     lacks_chat_template,
     magicoder_prompt,
@@ -53,7 +53,7 @@ from magitui_core.chat_format import (
 from magitui_core.prompts import CHAT_TEMPLATE
 
 if TYPE_CHECKING:
-    from magitui_core.chat import ChatClient
+    from magitui_core.chat.client import ChatClient
 
 FORCE_STOP_AFTER_S = 2.0
 DEFAULT_URL = "http://127.0.0.1:8000/v1"
@@ -398,7 +398,7 @@ class ChatScreen(MagituiScreen):
         _post(answer, AnswerView.Ended(stats, generation, stopped=stopped))
 
     def _client_for(self, conversation: Conversation) -> ChatClient:
-        from magitui_core.chat import ChatClient
+        from magitui_core.chat.client import ChatClient
 
         key = (id(conversation), conversation.settings.base_url, self.api_key)
         client = self._clients.get(key)

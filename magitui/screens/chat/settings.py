@@ -18,9 +18,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from magitui_core.chat import ChatSettings
-from magitui_core.chat_endpoints import Endpoint, EndpointError, served_models
-from magitui_core.chat_format import PROMPT_FORMATS
+from magitui_core.chat.client import ChatSettings
+from magitui_core.chat.endpoints import Endpoint, EndpointError, served_models
+from magitui_core.chat.prompt_format import PROMPT_FORMATS
 
 
 @dataclass(frozen=True)

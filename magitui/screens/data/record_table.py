@@ -20,7 +20,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from magitui_core.data_rows import KEPT, REJECTED, REMOVED, DataRow
+from magitui_core.curation.data_rows import KEPT, REJECTED, REMOVED, DataRow
 
 STATUS_CLASSES = {
     KEPT: "record-table--kept",

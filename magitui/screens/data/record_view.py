@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Markdown, Static
 
-from magitui_core.data_rows import DataRow
+from magitui_core.curation.data_rows import DataRow
 
 # Seed languages as the original names them, mapped to Pygments lexers.
 LEXERS = {"cpp": "cpp", "csharp": "csharp", "shell": "bash", "typescript": "typescript"}

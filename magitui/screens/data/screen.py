@@ -20,10 +20,10 @@ from textual.widgets import Input, Select, Static
 from textual.worker import Worker, WorkerState
 
 from magitui.screens.base import MagituiScreen
-from magitui.widgets.data_stats import DataStatsScreen
-from magitui.widgets.record_table import RecordTable, header_text
-from magitui.widgets.record_view import RecordScreen
-from magitui_core.data_rows import (
+from magitui.screens.data.record_table import RecordTable, header_text
+from magitui.screens.data.record_view import RecordScreen
+from magitui.screens.data.stats import DataStatsScreen
+from magitui_core.curation.data_rows import (
     DEFAULT_MAX_SEQ_LENGTH,
     KEPT,
     REJECTED,
@@ -36,9 +36,9 @@ from magitui_core.data_rows import (
     load_data_file,
     run_of,
 )
-from magitui_core.events import EventReader
-from magitui_core.generation_jobs import writing_job
-from magitui_core.jobs import JobError, JobInfo
+from magitui_core.generation.jobs import writing_job
+from magitui_core.jobs.events import EventReader
+from magitui_core.jobs.manager import JobError, JobInfo
 
 STATUS_CHOICES = [("All rows", ""), ("Kept", KEPT), ("Removed", REMOVED), ("Rejected", REJECTED)]
 FILTER_DELAY = 0.3  # seconds of quiet typing before the search runs
@@ -423,7 +423,7 @@ class DataScreen(MagituiScreen):
             return
         out, report = self.curation_paths(path)
         run = run_of(path, self.ctx.workspace.runs_dir)
-        command = [sys.executable, "-m", "magitui_core.preprocess", str(path)]
+        command = [sys.executable, "-m", "magitui_core.curation.preprocess", str(path)]
         command += ["--out", str(out), "--report", str(report)]
         try:
             job = self.ctx.jobs.start(

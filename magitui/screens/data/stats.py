@@ -12,7 +12,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from magitui_core.data_rows import DataRow, TokenStats, token_stats
+from magitui_core.curation.data_rows import DataRow, TokenStats, token_stats
 
 
 def histogram(lengths: Sequence[int], limit: int, width: int, height: int) -> Text:

@@ -14,14 +14,14 @@ from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 
 from magitui.screens.base import FINISHED
+from magitui.screens.home.run_table import RunsTable, run_rows
 from magitui.screens.job_list import JobListScreen
 from magitui.widgets.confirm import ConfirmScreen
 from magitui.widgets.job_table import JobsTable
 from magitui.widgets.name_prompt import NamePromptScreen
-from magitui.widgets.run_table import RunsTable, run_rows
 from magitui.widgets.text_modal import TextModal
 from magitui.widgets.warning_banner import WarningBanner
-from magitui_core.jobs import JobInfo
+from magitui_core.jobs.manager import JobInfo
 from magitui_core.workspace import RunInfo, WorkspaceError, validate_run_name
 
 RUNS_EMPTY = (
@@ -114,7 +114,7 @@ class HomeScreen(JobListScreen):
         name = self.query_one(RunsTable).selected_key
         if name is None:
             return
-        from magitui.screens.data import DataScreen  # loaded on first use, as sections are
+        from magitui.screens.data.screen import DataScreen  # loaded on first use, as sections are
 
         screen = self.magitui.open_section("data")
         if isinstance(screen, DataScreen):

@@ -9,8 +9,8 @@ from textual.content import Content
 from textual.widgets import Button, Static
 
 from magitui.widgets.confirm import ConfirmScreen
-from magitui_core.cache_delete import DeletionPlan
-from magitui_core.hfcache import format_size
+from magitui_core.cache.catalog import format_size
+from magitui_core.cache.delete import DeletionPlan
 
 
 class CacheDeleteConfirm(ConfirmScreen):

@@ -16,15 +16,15 @@ from textual.binding import Binding
 
 from magitui.formatting import NONE
 from magitui.widgets.keyed_table import Column, KeyedTable, Row
-from magitui_core.cache_extras import ExtraEntry
-from magitui_core.cache_scan import HubRepo, HubRevision
-from magitui_core.hfcache import (
+from magitui_core.cache.catalog import (
     CacheScan,
     Selection,
     format_size,
     is_repo_selected,
     is_revision_selected,
 )
+from magitui_core.cache.extras import ExtraEntry
+from magitui_core.cache.hub_scan import HubRepo, HubRevision
 
 SORTS = ("size", "accessed", "name", "type")
 MARK = "✓"

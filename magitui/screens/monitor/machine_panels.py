@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from textual.content import Content
 from textual.widgets import Static
 
-from magitui_core.disks import DiskReport, format_binary
-from magitui_core.gpu import GpuInfo, GpuSnapshot
-from magitui_core.system_stats import SystemSnapshot
+from magitui_core.machine.disks import DiskReport, format_binary
+from magitui_core.machine.gpu import GpuInfo, GpuSnapshot
+from magitui_core.machine.system_stats import SystemSnapshot
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 HISTORY = 24  # samples kept per sparkline: about half a minute at one poll a second

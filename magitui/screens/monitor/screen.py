@@ -30,13 +30,10 @@ from textual.widgets import ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from magitui.screens.base import FINISHED, PollingScreen
-from magitui.widgets.cache_confirm import CacheDeleteConfirm
-from magitui.widgets.cache_table import SORTS, CacheRows, CacheTable
-from magitui.widgets.machine_panels import DiskPanel, GpuPanel, SystemPanel, role_summary
-from magitui_core.cache_delete import DeletionPlan, DeletionResult, estimate_freed
-from magitui_core.disks import DiskReport
-from magitui_core.gpu import GpuSnapshot
-from magitui_core.hfcache import (
+from magitui.screens.monitor.cache_confirm import CacheDeleteConfirm
+from magitui.screens.monitor.cache_table import SORTS, CacheRows, CacheTable
+from magitui.screens.monitor.machine_panels import DiskPanel, GpuPanel, SystemPanel, role_summary
+from magitui_core.cache.catalog import (
     CacheLocations,
     CacheScan,
     Selection,
@@ -46,7 +43,10 @@ from magitui_core.hfcache import (
     toggle_repo,
     toggle_revision,
 )
-from magitui_core.system_stats import SystemSnapshot
+from magitui_core.cache.delete import DeletionPlan, DeletionResult, estimate_freed
+from magitui_core.machine.disks import DiskReport
+from magitui_core.machine.gpu import GpuSnapshot
+from magitui_core.machine.system_stats import SystemSnapshot
 
 if TYPE_CHECKING:
     from magitui_core.context import Context
@@ -68,9 +68,9 @@ class MonitorSources:
 
 def default_sources(ctx: Context) -> MonitorSources:
     """The real machine: NVML, psutil, the environment's HF_HOME (or config's)."""
-    from magitui_core.disks import default_roles, read_disks
-    from magitui_core.gpu import NvmlSource, job_process_groups
-    from magitui_core.system_stats import SystemSource
+    from magitui_core.machine.disks import default_roles, read_disks
+    from magitui_core.machine.gpu import NvmlSource, job_process_groups
+    from magitui_core.machine.system_stats import SystemSource
 
     env = dict(os.environ)
     configured = ctx.config.huggingface.hf_home
@@ -470,13 +470,13 @@ def _scan(
     colours: Mapping[str, str],
     sort: str,
 ) -> ScannedCache:
-    from magitui_core.hfcache import scan_cache
+    from magitui_core.cache.catalog import scan_cache
 
     return _ready_to_show(scan_cache(locations, progress), colours, sort)
 
 
 def _plan(scan: CacheScan, selection: Selection, jobs: list[Any]) -> DeletionPlan:
-    from magitui_core.cache_delete import plan_deletion
+    from magitui_core.cache.delete import plan_deletion
 
     return plan_deletion(scan, selection, jobs)
 
@@ -487,7 +487,7 @@ def _execute(
     colours: Mapping[str, str],
     sort: str,
 ) -> DeletedFromCache:
-    from magitui_core.cache_delete import execute_plan
+    from magitui_core.cache.delete import execute_plan
 
     result = execute_plan(plan, progress)
     return DeletedFromCache(result, _ready_to_show(result.scan, colours, sort))

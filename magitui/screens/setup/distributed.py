@@ -22,8 +22,8 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
-from magitui.widgets.setup_toggle import YesNo
-from magitui_core.accelerate_setup import MULTINODE_LAUNCHERS, AccelerateSettings, render
+from magitui.screens.setup.toggle import YesNo
+from magitui_core.training.accelerate_config import MULTINODE_LAUNCHERS, AccelerateSettings, render
 
 OFFLOAD = [("none", "none"), ("CPU RAM", "cpu"), ("NVMe disk", "nvme")]
 LAUNCHER_NOTES = {

@@ -14,9 +14,9 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
 
-from magitui.widgets.setup_toggle import YesNo
-from magitui_core.disks import format_binary
-from magitui_core.memory_advisor import (
+from magitui.screens.setup.toggle import YesNo
+from magitui_core.machine.disks import format_binary
+from magitui_core.training.memory_advisor import (
     OPTIMIZERS,
     AdvisorInputError,
     ModelShape,

@@ -17,9 +17,9 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from magitui.widgets.setup_toggle import YesNo
-from magitui_core.memory_advisor import OPTIMIZERS as ADVISED_OPTIMIZERS
-from magitui_core.preflight import Finding
+from magitui.screens.setup.toggle import YesNo
+from magitui_core.training.memory_advisor import OPTIMIZERS as ADVISED_OPTIMIZERS
+from magitui_core.training.preflight import Finding
 
 OTHER = "::folder::"
 # The memory advisor's optimizers, by HF Trainer's --optim names.

@@ -24,21 +24,21 @@ from textual.content import Content
 from textual.widgets import Static, TabbedContent, TabPane
 
 from magitui.screens.base import MagituiScreen
-from magitui.widgets.setup_credentials import CredentialEntries, CredentialsStep
-from magitui.widgets.setup_distributed import DistributedStep
-from magitui.widgets.setup_memory import AdvisorRequest, AdvisorResult, MemoryStep
-from magitui.widgets.setup_review import OTHER, ReviewStep
-from magitui.widgets.setup_storage import StorageFacts, StorageStep, can_write, recommend_hf_home
-from magitui_core.accelerate_setup import ANSWERS_FILE, AccelerateSettings, load_answers
+from magitui.screens.setup.credentials import CredentialEntries, CredentialsStep
+from magitui.screens.setup.distributed import DistributedStep
+from magitui.screens.setup.memory import AdvisorRequest, AdvisorResult, MemoryStep
+from magitui.screens.setup.review import OTHER, ReviewStep
+from magitui.screens.setup.storage import StorageFacts, StorageStep, can_write, recommend_hf_home
+from magitui_core.cache.catalog import CacheLocations
 from magitui_core.config import ConfigError, set_config_value
-from magitui_core.disks import DiskReport, format_binary
-from magitui_core.gpu import GpuSnapshot
-from magitui_core.hfcache import CacheLocations
-from magitui_core.preflight import Finding, Machine
+from magitui_core.machine.disks import DiskReport, format_binary
+from magitui_core.machine.gpu import GpuSnapshot
+from magitui_core.training.accelerate_config import ANSWERS_FILE, AccelerateSettings, load_answers
+from magitui_core.training.preflight import Finding, Machine
 
 if TYPE_CHECKING:
     from magitui_core.context import Context
-    from magitui_core.memory_advisor import ModelShape
+    from magitui_core.training.memory_advisor import ModelShape
 
 STEPS = ("storage", "credentials", "distributed", "memory", "review")
 STEP_TITLES = ("1 Storage", "2 Keys", "3 Distributed", "4 Memory", "5 Review")
@@ -61,9 +61,13 @@ class SetupSources:
 
 def default_sources(ctx: Context) -> SetupSources:
     """The real machine: NVML, psutil, the environment's HF_HOME (or the config's)."""
-    from magitui_core.disks import default_roles, read_disks
-    from magitui_core.gpu import NvmlSource
-    from magitui_core.preflight import check_gated_model, check_transformer_engine, machine_facts
+    from magitui_core.machine.disks import default_roles, read_disks
+    from magitui_core.machine.gpu import NvmlSource
+    from magitui_core.training.preflight import (
+        check_gated_model,
+        check_transformer_engine,
+        machine_facts,
+    )
 
     def locations() -> CacheLocations:
         env = dict(os.environ)
@@ -387,7 +391,7 @@ class SetupScreen(MagituiScreen):
 
     @on(MemoryStep.PlanChosen)
     def _use_plan(self, event: MemoryStep.PlanChosen) -> None:
-        from magitui_core.memory_advisor import OPTIMIZERS
+        from magitui_core.training.memory_advisor import OPTIMIZERS
 
         plan = event.plan
         self.query_one(DistributedStep).set_answers(
@@ -519,7 +523,7 @@ def verify_hf_token(token: str) -> tuple[str, str]:
 
 
 def estimate(request: AdvisorRequest, settings: AccelerateSettings) -> AdvisorResult:
-    from magitui_core.memory_advisor import ModelShape, plans, read_model_config, recommend
+    from magitui_core.training.memory_advisor import ModelShape, plans, read_model_config, recommend
 
     if request.parameters is not None:
         shape = ModelShape.from_parameter_count(request.parameters)
@@ -549,8 +553,13 @@ def run_preflight(
     shape: ModelShape | None,
     base_model: str,
 ) -> tuple[list[Finding], str]:
-    from magitui_core.preflight import check_hardware, check_optimizer, count_rows, preflight
-    from magitui_core.train_settings import TrainSettings
+    from magitui_core.training.preflight import (
+        check_hardware,
+        check_optimizer,
+        count_rows,
+        preflight,
+    )
+    from magitui_core.training.settings import TrainSettings
 
     out = target or Path.cwd()
     train = TrainSettings(
@@ -581,8 +590,8 @@ def run_preflight(
 
 
 def write_all(settings: AccelerateSettings, target: Path, default: Path | None) -> list[Path]:
-    from magitui_core.accelerate_setup import render, write_configs
     from magitui_core.atomic import write_text_atomic
+    from magitui_core.training.accelerate_config import render, write_configs
 
     yaml_path, json_path = write_configs(settings, target)
     written = [yaml_path, *([json_path] if settings.use_deepspeed else []), target / ANSWERS_FILE]

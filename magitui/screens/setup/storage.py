@@ -16,8 +16,8 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, DataTable, Input, Label, Static
 
-from magitui_core.disks import DiskInfo, DiskReport, format_binary, mount_of
-from magitui_core.hfcache import CacheLocations
+from magitui_core.cache.catalog import CacheLocations
+from magitui_core.machine.disks import DiskInfo, DiskReport, format_binary, mount_of
 
 # RAM-backed or helper file systems: a model cache there vanishes on reboot or eats memory.
 NOT_FOR_CACHE = frozenset({"tmpfs", "devtmpfs", "overlay", "squashfs", "iso9660"})

@@ -19,16 +19,16 @@ from textual.widgets import DataTable, Static
 
 from magitui.formatting import STATE_COLOURS, format_duration, state_label
 from magitui.screens.job_list import JobListScreen
+from magitui.screens.train.line_chart import LineChart
 from magitui.widgets.job_table import JobsTable
-from magitui.widgets.line_chart import LineChart
 from magitui.widgets.log_search import SearchableLog
 from magitui.widgets.log_tail import OutputTail, TailRead
-from magitui_core.events import EventReader
-from magitui_core.jobs import JobInfo
-from magitui_core.train_diagnosis import Diagnosis, diagnose
-from magitui_core.train_series import TrainSeries
+from magitui_core.jobs.events import EventReader
+from magitui_core.jobs.manager import JobInfo
+from magitui_core.training.diagnosis import Diagnosis, diagnose
+from magitui_core.training.series import TrainSeries
 
-TRAIN_ENTRY = "magitui_core.train"
+TRAIN_ENTRY = "magitui_core.training.sft"
 LOG_MAX_LINES = 2000
 HOW_TO_START = (
     "No training jobs yet. Start one from a shell:\n"

@@ -1,0 +1,1 @@
+"""The Chat screen and its widgets: prompt input, messages, settings dialog, transcripts."""

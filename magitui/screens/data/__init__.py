@@ -1,0 +1,1 @@
+"""The Data screen and its widgets: the virtual record table, one record's view, statistics."""

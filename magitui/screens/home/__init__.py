@@ -1,0 +1,1 @@
+"""The Home screen and its runs table: runs and jobs at a glance."""

@@ -1,0 +1,1 @@
+"""The Setup screen and its steps: storage, credentials, distributed training, memory, review."""

@@ -1,0 +1,6 @@
+"""Curation: instruction data cleaned, deduplicated, decontaminated and formatted for training.
+
+Exposes the input formats (`formats`), JSONL reading and writing (`jsonl_io`), duplicate removal
+(`dedupe`), benchmark decontamination (`decontaminate`), the whole pass (`pipeline`), the job that
+runs it (`preprocess`) and the per-record view the Data screen shows (`data_rows`).
+"""
