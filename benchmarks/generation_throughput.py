@@ -46,10 +46,11 @@ def start_teacher(latency: float, capacity: int) -> tuple[subprocess.Popen, str]
     return process, f"http://127.0.0.1:{port}/v1"
 
 
-def write_seeds(folder: Path) -> Path:
+def write_seeds(folder: Path, documents: int) -> Path:
+    """One document per index: a JSONL source gives as many indices as it has documents."""
     path = folder / "seeds.jsonl"
     with path.open("w") as handle:
-        for i in range(500):
+        for i in range(documents):
             code = "\n".join(f"def f{i}_{j}(x):\n    return x * {j}" for j in range(10))
             handle.write(json.dumps({"content": code}) + "\n")
     return path
@@ -109,7 +110,7 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="magitui-genbench-"))
-    seeds = write_seeds(work)
+    seeds = write_seeds(work, max(args.n, args.sequential_n, *args.memory_n))
     server, base_url = start_teacher(args.latency, args.capacity)
     ceiling = args.capacity / args.latency
     try:

@@ -20,6 +20,8 @@ from magitui_core.generation.engine import (
     exit_code,
     run_generation,
 )
+from magitui_core.generation.settings import DEFAULT_MODEL_CONTEXT
+from magitui_core.generation.snippets import MAX_CONSIDERED, RECIPE_SEED
 from magitui_core.generation.teacher import DEFAULT_ATTEMPTS, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT
 from magitui_core.workspace import GENERATED_NAME
 
@@ -144,9 +146,32 @@ def _list_models(base_url: str, model: str | None, api_key_env: str) -> None:
     default=DEFAULT_CONCURRENCY,
     help="Requests in flight (per endpoint).",
 )
-@click.option("--temperature", type=float, default=0.0)
-@click.option("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, help="Answer token limit.")
-@click.option("--seed", type=int, default=0, help="Seed of snippet selection.")
+@click.option("--temperature", type=float, default=0.0, help="Sampling temperature (upstream: 0).")
+@click.option(
+    "--max-tokens",
+    type=int,
+    default=DEFAULT_MAX_TOKENS,
+    help="Answer token limit; each request asks min(this, model context − prompt tokens − 10).",
+)
+@click.option(
+    "--model-context",
+    type=int,
+    default=DEFAULT_MODEL_CONTEXT,
+    help="Context the answer budget assumes (upstream: 8192); a smaller one the server "
+    "reports wins.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=RECIPE_SEED,
+    help="Seed of snippet selection and of datasets' shuffle; request i sends seed + i.",
+)
+@click.option(
+    "--max-considered",
+    type=int,
+    default=MAX_CONSIDERED,
+    help="JSONL and hf: sources: snippets come from this many first documents, shuffled.",
+)
 @click.option(
     "--api-key-env",
     default=DEFAULT_API_KEY_ENV,
@@ -237,6 +262,8 @@ def generate(
         temperature=options["temperature"],
         max_tokens=options["max_tokens"],
         seed=options["seed"],
+        model_context=options["model_context"],
+        max_considered=options["max_considered"],
         api_key_env=options["api_key_env"],
         prompt_file=options["prompt_file"].resolve() if options["prompt_file"] else None,
         force=options["force"],

@@ -5,8 +5,11 @@ Run as a job: ``python -m magitui_core.generation.engine --base-url URL --model 
 runs the same engine in the foreground. The engine reports through a
 GenerationReporter (events for jobs, plain lines for logs, rich in the CLI).
 
-Index i of the requested range always gets the same seed snippet; rerunning the
-same command skips indices already in either output file.
+Index i of the requested range always gets the same seed snippet and the same request
+(upstream's: seed 976 + i, n 1, temperature 0, max_tokens min(2500, 8192 − prompt tokens − 10));
+only an answer that ended with finish_reason "stop" and parses into a problem and a solution is
+accepted. Rerunning the same command skips indices already in either output file, except those
+whose request failed (an outage says nothing about the index): those are asked again.
 """
 
 from __future__ import annotations
@@ -36,13 +39,17 @@ from magitui_core.generation.settings import (
     DEFAULT_ATTEMPTS,
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_TOKENS,
+    DEFAULT_MODEL_CONTEXT,
     DEFAULT_TIMEOUT,
     INPUT_ERRORS,
     PAUSE_MARKER,
+    GenerationError,
     GenerationSettings,
     api_key_from,
 )
+from magitui_core.generation.snippets import MAX_CONSIDERED, RECIPE_SEED
 from magitui_core.generation.teacher import (
+    PromptTooLong,
     RequestFailed,
     TeacherClient,
     TeacherFatal,
@@ -59,6 +66,12 @@ from magitui_core.prompts import (
 PROGRESS_EVERY = 0.5  # seconds between progress reports
 RATE_WINDOW = 30.0  # seconds of history behind requests/s and tokens/s
 SEED_BATCH = 32
+SEED_PROGRESS_EVERY = 5.0  # seconds between "seed documents read" lines while a table is built
+
+
+class SeedsInterrupted(Exception):
+    """Raised inside the seed table build when the job is asked to stop."""
+
 
 EXIT_OK = 0
 EXIT_FATAL = 1
@@ -185,6 +198,9 @@ def describe_summary(summary: dict[str, Any]) -> str:
         f"{summary['state']}: {summary['done']}/{summary['total']} indices accounted for — "
         f"accepted {summary['accepted']}, rejected {rejected}; {summary['accepted_path']}"
     )
+    failed = summary["rejected"].get("request-failed", 0)
+    if failed and summary["state"] == "completed":
+        text += f" — {failed} requests failed: rerun the same command to ask for them again"
     if summary["state"] == "stopped" and summary["done"] < summary["total"]:
         # Interrupted: nothing is lost, and the way on is to start the same generation again.
         text += " — rerun the same settings to resume (finished indices are skipped)"
@@ -195,6 +211,8 @@ def classify(text: str, finish_reason: str | None) -> tuple[str | None, tuple[st
     """(reject reason or None, (problem, solution) when accepted)."""
     if finish_reason == "length":
         return "truncated", None
+    if finish_reason != "stop":  # content_filter, tool calls, a server that says nothing
+        return "not-stopped", None
     if not text.strip():
         return "empty", None
     parsed = parse_problem_solution(text)
@@ -289,6 +307,7 @@ class GenerationJob:
             languages=settings.languages or None,
             extensions=settings.extensions or None,
             hf_token=hf_token,
+            max_considered=settings.max_considered,
         )
         template = load_generation_prompt(settings.prompt_file)
         state = self.output.open(settings.fingerprint_fields(source, template), settings.force)
@@ -301,7 +320,45 @@ class GenerationJob:
             self.warn(
                 "bad-lines", f"{state.bad_lines} unreadable lines in the output files were skipped"
             )
+        if state.retried:
+            self.reporter.info(
+                f"{state.retried} indices whose requests failed before are asked again"
+            )
         return source, template, state
+
+    async def _prepare_seeds(self, source: SeedSource) -> None:
+        """Read the source once if it needs it (upstream's selection), then fit the range."""
+        settings = self.settings
+        last_report = time.monotonic()
+
+        def progress(documents: int) -> None:
+            nonlocal last_report
+            if self.stopping:
+                raise SeedsInterrupted
+            now = time.monotonic()
+            if now - last_report >= SEED_PROGRESS_EVERY:
+                last_report = now
+                self.reporter.info(
+                    f"choosing seed snippets: {documents:,} of up to "
+                    f"{settings.max_considered:,} documents read"
+                )
+
+        size = await asyncio.to_thread(source.prepare, settings.out.parent, progress)
+        if size is None:
+            return
+        if settings.start >= size:
+            raise GenerationError(
+                f"--start {settings.start} is past the end: {source.description} gives "
+                f"{size:,} indices (0–{size - 1}) — lower --start"
+            )
+        if settings.start + settings.count > size:
+            capped = size - settings.start
+            self.warn(
+                "capped",
+                f"{source.description} gives {size:,} indices: generating {capped:,} "
+                f"(indices {settings.start}–{size - 1}), not {settings.count:,}",
+            )
+            settings.count = capped
 
     async def _connect(self) -> None:
         settings = self.settings
@@ -325,6 +382,7 @@ class GenerationJob:
                     attempts=settings.attempts,
                     backoff_base=settings.backoff_base,
                     on_warning=warn,
+                    model_context=settings.model_context,
                 )
             )
         self.pool = TeacherPool(clients, self.warn)
@@ -365,24 +423,26 @@ class GenerationJob:
     async def run(self) -> dict[str, Any]:
         source, template, state = self.prepare()
         settings = self.settings
-        stop_at = settings.start + settings.count
-        self.skipped = state.count_in(settings.start, stop_at)
-        self.range_accepted, self.range_rejected = state.outcomes_in(settings.start, stop_at)
-        self.reporter.info(
-            f"generating {settings.count} samples (indices {settings.start}–{stop_at - 1}) from "
-            f"{source.description} with {settings.model} at {', '.join(settings.endpoints)}"
-            + (f"; {self.skipped} already done, resuming" if self.skipped else "")
-        )
-        if state.latest_sample:
-            self.reporter.sample(state.latest_sample)
         self._task = asyncio.current_task()
         try:
+            await self._prepare_seeds(source)
+            stop_at = settings.start + settings.count
+            self.skipped = state.count_in(settings.start, stop_at)
+            self.range_accepted, self.range_rejected = state.outcomes_in(settings.start, stop_at)
+            self.reporter.info(
+                f"generating {settings.count} samples (indices {settings.start}–{stop_at - 1}) "
+                f"from {source.description} with {settings.model} at "
+                f"{', '.join(settings.endpoints)}"
+                + (f"; {self.skipped} already done, resuming" if self.skipped else "")
+            )
+            if state.latest_sample:
+                self.reporter.sample(state.latest_sample)
             if self.skipped < settings.count:
                 await self._connect()
                 await self._dispatch(source, template, state)
         except TeacherFatal as exc:
             self.fatal = str(exc)
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, SeedsInterrupted):
             if not self.stopping or self._task is None:
                 raise
             if sys.version_info >= (3, 11):
@@ -448,14 +508,27 @@ class GenerationJob:
     async def _one(self, seed: Seed, template: str) -> None:
         assert self.pool is not None
         settings = self.settings
-        base = {"index": seed.index, "seed": seed.code}
+        # Upstream's provenance fields first, in its order ("seed" is the snippet).
+        base: dict[str, Any] = {"index": seed.index, "seed": seed.code}
+        if seed.raw_index is not None:
+            base = {"raw_index": seed.raw_index, **base}
+        if seed.code == "":
+            detail = "the seed document has no lines"
+            self._record({**base, "reason": "empty-seed", "detail": detail, "raw": ""}, False)
+            return
         try:
             completion = await self.pool.complete(
                 OSS_INSTRUCT_SYSTEM,
                 generation_prompt(seed.code, template),
                 settings.max_tokens,
                 settings.temperature,
+                seed=settings.seed + seed.index,
             )
+        except PromptTooLong as exc:
+            self._record(
+                {**base, "reason": "prompt-too-long", "detail": str(exc), "raw": ""}, False
+            )
+            return
         except RequestFailed as exc:
             self._record({**base, "reason": "request-failed", "detail": str(exc), "raw": ""}, False)
             return
@@ -466,6 +539,8 @@ class GenerationJob:
         self.rates.add(int(completion.usage.get("completion_tokens") or 0))
         for key in self.usage:
             self.usage[key] += int(completion.usage.get(key) or 0)
+        if completion.system_fingerprint:
+            base["openai_fingerprint"] = completion.system_fingerprint
         reason, parsed = classify(completion.text, completion.finish_reason)
         common = {
             "model": completion.model,
@@ -610,7 +685,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
     parser.add_argument("--temperature", type=float, default=0.0)
     parser.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=RECIPE_SEED)
+    parser.add_argument("--model-context", type=int, default=DEFAULT_MODEL_CONTEXT)
+    parser.add_argument("--max-considered", type=int, default=MAX_CONSIDERED)
     parser.add_argument("--api-key-env", default=DEFAULT_API_KEY_ENV)
     parser.add_argument("--prompt-file", type=Path)
     parser.add_argument("--force", action="store_true")
@@ -636,6 +713,8 @@ def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
         temperature=args.temperature,
         max_tokens=args.max_tokens,
         seed=args.seed,
+        model_context=args.model_context,
+        max_considered=args.max_considered,
         api_key_env=args.api_key_env,
         prompt_file=args.prompt_file,
         force=args.force,

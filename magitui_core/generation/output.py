@@ -19,7 +19,17 @@ from typing import Any
 
 from magitui_core.atomic import read_json, write_json_atomic
 
-REJECT_REASONS = ("unparseable", "truncated", "empty", "request-failed")
+REJECT_REASONS = (
+    "unparseable",  # no [Problem Description] / [Solution] sections in order
+    "truncated",  # finish_reason "length"
+    "not-stopped",  # any other finish_reason than "stop" (content_filter, none...)
+    "empty",  # an empty answer, problem or solution
+    "empty-seed",  # the seed document has no lines: nothing to ask about
+    "prompt-too-long",  # no room for an answer in the model's context: nothing was sent
+    "request-failed",  # the request gave up (outage, timeouts): tried again on a rerun
+)
+# Rejections that say nothing about the content: a rerun asks again instead of keeping them.
+RETRYABLE_REASONS = frozenset({"request-failed"})
 
 
 class OutputError(ValueError):
@@ -47,6 +57,7 @@ class ResumeState:
     accepted_indices: set[int] = field(default_factory=set)
     rejected_reasons: dict[int, str] = field(default_factory=dict)
     repaired: list[str] = field(default_factory=list)  # files whose torn last line was cut
+    retried: int = 0  # earlier request failures dropped from the rejects, to be asked again
     bad_lines: int = 0
     latest_sample: dict[str, Any] | None = None
 
@@ -100,6 +111,34 @@ def repair_torn_tail(path: Path) -> bool:
     return True
 
 
+def drop_retryable(path: Path) -> int:
+    """Rewrite the rejects without the transient failures, so a rerun asks for those indices
+    again while each index still ends in exactly one line (atomic: a crash keeps the old file).
+    """
+    if not path.exists():
+        return 0
+    dropped = 0
+    partial = path.with_name(path.name + f".partial-{os.getpid()}")
+    try:
+        with path.open("rb") as source, partial.open("wb") as target:
+            for line in source:
+                try:
+                    reason = json.loads(line).get("reason")
+                except (ValueError, AttributeError):
+                    reason = None  # an unreadable line is kept: the scan reports it
+                if reason in RETRYABLE_REASONS:
+                    dropped += 1
+                    continue
+                target.write(line)
+            target.flush()
+            os.fsync(target.fileno())
+        if dropped:
+            os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return dropped
+
+
 class GenerationOutput:
     """The two JSONL files of one generation and its settings record."""
 
@@ -127,6 +166,8 @@ class GenerationOutput:
         for path in (self.accepted_path, self.rejected_path):
             if repair_torn_tail(path):
                 state.repaired.append(str(path))
+        state.retried = drop_retryable(self.rejected_path)
+        for path in (self.accepted_path, self.rejected_path):
             self._scan(path, state)
         write_json_atomic(
             self.settings_path, {"fingerprint": fingerprint(settings), "settings": settings}

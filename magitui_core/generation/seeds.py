@@ -2,19 +2,21 @@
 
 Three kinds, chosen by a SOURCE string:
 
-- a folder of source code (``path/to/code``): walked recursively, filtered by
-  extension, skipping binaries, vendored/generated folders and huge files;
-- a JSONL file (``seeds.jsonl``) with a text column;
-- a Hugging Face dataset in streaming mode (``hf:DATASET[:DATA_DIR]``), never
-  downloaded whole.
-
-A snippet is taken as in the paper: a random start line and 1–15 consecutive
-lines, from a ``random.Random`` seeded by (seed, index), so index ``i`` always
-gets the same snippet whatever order or resume point it is generated in.
+- a JSONL file (``seeds.jsonl``) with a text column, and
+- a Hugging Face dataset in streaming mode (``hf:DATASET[:DATA_DIR]``, by default
+  ``bigcode/starcoderdata`` ``python``, never downloaded whole): both replay upstream Magicoder's
+  selection exactly (see ``snippets``): the first ``max_considered`` documents, a snippet each
+  with its chunk-seeded draw, then datasets' shuffle; index i is the i-th shuffled document;
+- a folder of source code (``path/to/code``), which has no upstream twin: files are walked in
+  sorted order (folders and names sorted, binaries, vendored/generated folders and huge files
+  skipped), index i picks a file with a ``random.Random`` seeded by (seed, index) and takes a
+  snippet with upstream's rule, so index i always gets the same snippet whatever order or
+  resume point it is generated in.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -23,11 +25,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from magitui_core.generation.snippets import (
+    CHUNK_SIZE,
+    MAX_CONSIDERED,
+    RECIPE_SEED,
+    TABLE_FOLDER,
+    Progress,
+    SnippetTable,
+    extract_snippet,
+    shuffled_order,
+)
+
 DEFAULT_HF_DATASET = "bigcode/starcoderdata"
 DEFAULT_HF_DATA_DIR = "python"
 DEFAULT_TEXT_COLUMN = "content"
-MIN_LINES = 1
-MAX_LINES = 15
 MAX_FILE_BYTES = 1_000_000  # larger files are data dumps or generated code, not seeds
 # Folders that hold someone else's or machine-written code.
 SKIPPED_DIRS = frozenset(
@@ -95,6 +106,7 @@ class Seed:
     index: int
     code: str
     origin: dict[str, Any] = field(default_factory=dict)
+    raw_index: int | None = None  # the document's position before the shuffle (upstream's)
 
 
 class SeedSource(Protocol):
@@ -104,24 +116,19 @@ class SeedSource(Protocol):
         """What identifies this source in the settings fingerprint."""
         ...
 
+    def prepare(self, folder: Path, progress: Progress) -> int | None:
+        """Get ready to hand out seeds (may read the whole source once, reporting documents
+        read); the number of indices it has, or None when it has no end."""
+        ...
+
     def seeds(self, indices: Iterator[int] | list[int]) -> Iterator[Seed]:
-        """Snippets for ascending ``indices``, in that order."""
+        """Snippets for ascending ``indices`` below the prepared size, in that order."""
         ...
 
 
 def snippet_rng(seed: int, index: int) -> random.Random:
     # A string seed is hashed with SHA-512 by random.Random: stable across runs and Pythons.
     return random.Random(f"magitui-seed:{seed}:{index}")
-
-
-def extract_snippet(text: str, rng: random.Random) -> str:
-    """A random start line and 1–15 consecutive lines, as in the paper."""
-    lines = text.splitlines()
-    if not lines:
-        return ""
-    count = rng.randint(MIN_LINES, MAX_LINES)
-    start = rng.randint(0, max(0, len(lines) - count))
-    return "\n".join(lines[start : start + count])
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -149,7 +156,7 @@ class FolderSeeds:
     def __init__(
         self,
         root: Path,
-        seed: int = 0,
+        seed: int = RECIPE_SEED,
         languages: list[str] | None = None,
         extensions: list[str] | None = None,
         max_file_bytes: int = MAX_FILE_BYTES,
@@ -199,6 +206,9 @@ class FolderSeeds:
             "files": len(self.files),
         }
 
+    def prepare(self, folder: Path, progress: Progress) -> int | None:
+        return None  # any index has a snippet: files are drawn per index
+
     def seeds(self, indices: Iterator[int] | list[int]) -> Iterator[Seed]:
         for index in indices:
             rng = snippet_rng(self.seed, index)
@@ -210,106 +220,167 @@ class FolderSeeds:
                     text = path.read_text(encoding="utf-8", errors="replace")
                 except OSError:
                     continue
-                code = extract_snippet(text, rng)
+                code = extract_snippet(text, rng) or ""
                 if code.strip():
                     break
             yield Seed(index, code, {"source": "folder", "file": str(path.relative_to(self.root))})
 
 
-class JsonlSeeds:
-    """Records of a JSONL file; index i uses record i (mod the record count)."""
+class DocumentSeeds:
+    """The first ``max_considered`` documents of a source, replayed as upstream selects them.
 
-    def __init__(self, path: Path, seed: int = 0, column: str = DEFAULT_TEXT_COLUMN) -> None:
-        if not path.is_file():
-            raise SeedError(f"seed file {path} does not exist — give a .jsonl file of code")
-        self.path = path
+    Subclasses say how to read the documents in order; this class turns them into a snippet
+    table (built once, beside the output) and hands out index i = the i-th document after
+    datasets' shuffle, with its ``raw_index``.
+    """
+
+    description: str
+
+    def __init__(
+        self,
+        seed: int = RECIPE_SEED,
+        max_considered: int = MAX_CONSIDERED,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> None:
+        if max_considered < 1:
+            raise SeedError(f"--max-considered {max_considered} — must be at least 1")
         self.seed = seed
-        self.column = column
-        # Byte offsets, not texts: a multi-GB seed file costs a few bytes per record.
-        self.offsets = self._index()
-        if not self.offsets:
-            raise SeedError(f"seed file {path} has no records — it needs one JSON object a line")
-        self.description = f"{path} ({len(self.offsets)} records)"
+        self.max_considered = max_considered
+        self.chunk_size = chunk_size
+        self.table: SnippetTable | None = None
+        self.order: list[int] = []
 
-    def _index(self) -> list[int]:
-        offsets: list[int] = []
-        position = 0
-        with self.path.open("rb") as handle:
-            for line in handle:
-                if line.strip():
-                    offsets.append(position)
-                position += len(line)
-        return offsets
+    def identity(self) -> dict[str, Any]:
+        """What decides the documents read, in order (subclasses add theirs)."""
+        return {"max_considered": self.max_considered, "chunk_size": self.chunk_size}
 
-    def _text(self, handle: Any, record: int) -> str:
-        handle.seek(self.offsets[record])
-        line = handle.readline()
-        try:
-            data = json.loads(line)
-        except ValueError:
-            raise SeedError(
-                f"{self.path}: record {record + 1} is not valid JSON — fix or remove that line"
-            ) from None
-        if not isinstance(data, dict) or not isinstance(data.get(self.column), str):
-            keys = ", ".join(sorted(data)) if isinstance(data, dict) else type(data).__name__
-            raise SeedError(
-                f"{self.path}: record {record + 1} has no text column {self.column!r} "
-                f"(has: {keys}) — pick the column with --text-column"
-            )
-        return data[self.column]
+    def documents(self) -> Iterator[str]:
+        raise NotImplementedError
+
+    def origin(self, raw_index: int) -> dict[str, Any]:
+        raise NotImplementedError
 
     def info(self) -> dict[str, Any]:
+        return self.identity()
+
+    def prepare(self, folder: Path, progress: Progress) -> int | None:
+        identity = {**self.identity(), "seed": self.seed, "rule": "magicoder"}
+        table = SnippetTable(folder / TABLE_FOLDER, identity)
+        if not table.load():
+            first = itertools.islice(self.documents(), self.max_considered)
+            table.build(first, self.seed, self.chunk_size, progress)
+        if not len(table):
+            raise SeedError(f"{self.description} has no documents — give it records with code")
+        self.table = table
+        self.order = shuffled_order(len(table), self.seed)
+        return len(table)
+
+    def seeds(self, indices: Iterator[int] | list[int]) -> Iterator[Seed]:
+        if self.table is None:
+            raise RuntimeError("prepare() the seed source first")
+        with self.table.open() as read:
+            for index in indices:
+                if index >= len(self.order):
+                    return
+                raw_index = self.order[index]
+                yield Seed(index, read(raw_index) or "", self.origin(raw_index), raw_index)
+
+
+class JsonlSeeds(DocumentSeeds):
+    """A JSONL file, one document a line in its text column (upstream's ``content``)."""
+
+    def __init__(
+        self,
+        path: Path,
+        seed: int = RECIPE_SEED,
+        column: str = DEFAULT_TEXT_COLUMN,
+        max_considered: int = MAX_CONSIDERED,
+    ) -> None:
+        if not path.is_file():
+            raise SeedError(f"seed file {path} does not exist — give a .jsonl file of code")
+        super().__init__(seed, max_considered)
+        self.path = path
+        self.column = column
+        self.description = f"{path} (first {max_considered:,} records)"
+
+    def identity(self) -> dict[str, Any]:
+        stat = self.path.stat()
         return {
             "kind": "jsonl",
             "path": str(self.path.resolve()),
             "column": self.column,
-            "records": len(self.offsets),
+            "bytes": stat.st_size,
+            **super().identity(),
         }
 
-    def seeds(self, indices: Iterator[int] | list[int]) -> Iterator[Seed]:
+    def documents(self) -> Iterator[str]:
         with self.path.open("rb") as handle:
-            for index in indices:
-                record = index % len(self.offsets)
-                code = extract_snippet(self._text(handle, record), snippet_rng(self.seed, index))
-                yield Seed(index, code, {"source": "jsonl", "record": record})
+            number = 0
+            for line in handle:
+                if not line.strip():
+                    continue  # blank lines are not records (datasets' json loader skips them)
+                number += 1
+                yield self._text(line, number)
+
+    def _text(self, line: bytes, number: int) -> str:
+        try:
+            data = json.loads(line)
+        except ValueError:
+            raise SeedError(
+                f"{self.path}: record {number} is not valid JSON — fix or remove that line"
+            ) from None
+        if not isinstance(data, dict) or not isinstance(data.get(self.column), str):
+            keys = ", ".join(sorted(data)) if isinstance(data, dict) else type(data).__name__
+            raise SeedError(
+                f"{self.path}: record {number} has no text column {self.column!r} "
+                f"(has: {keys}) — pick the column with --text-column"
+            )
+        return data[self.column]
+
+    def origin(self, raw_index: int) -> dict[str, Any]:
+        return {"source": "jsonl", "record": raw_index}
 
 
-class HubStreamSeeds:
-    """A Hugging Face dataset read as a stream: document i seeds index i.
+class HubStreamSeeds(DocumentSeeds):
+    """A Hugging Face dataset read as a stream: its first ``max_considered`` rows, once.
 
-    Only the documents up to the last requested index are read; nothing is
-    downloaded whole. ``data_files`` streams local files through the same code
-    path (how the tests run offline).
+    ``data_files`` streams local files through the same code path (how the tests run offline).
     """
 
     def __init__(
         self,
         dataset: str = DEFAULT_HF_DATASET,
         data_dir: str | None = DEFAULT_HF_DATA_DIR,
-        seed: int = 0,
+        seed: int = RECIPE_SEED,
         column: str = DEFAULT_TEXT_COLUMN,
         split: str = "train",
         token: str | None = None,
         data_files: str | list[str] | None = None,
+        max_considered: int = MAX_CONSIDERED,
     ) -> None:
+        super().__init__(seed, max_considered)
         self.dataset = dataset
         self.data_dir = data_dir
-        self.seed = seed
         self.column = column
         self.split = split
         self.token = token
         self.data_files = data_files
         where = f"{dataset}:{data_dir}" if data_dir else dataset
-        self.description = f"hf:{where} (streaming)"
+        self.description = f"hf:{where} (streaming the first {max_considered:,} rows)"
 
-    def info(self) -> dict[str, Any]:
+    def identity(self) -> dict[str, Any]:
         return {
             "kind": "hf",
             "dataset": self.dataset,
             "data_dir": self.data_dir,
             "column": self.column,
             "split": self.split,
+            **({"data_files": self.data_files} if self.data_files is not None else {}),
+            **super().identity(),
         }
+
+    def origin(self, raw_index: int) -> dict[str, Any]:
+        return {"source": "hf", "dataset": self.dataset, "row": raw_index}
 
     def _hub_error(self, exc: BaseException) -> str:
         return hub_error_message(self.dataset, exc, has_token=bool(self.token))
@@ -334,40 +405,21 @@ class HubStreamSeeds:
         except Exception as exc:
             raise SeedError(self._hub_error(exc)) from None
 
-    def seeds(self, indices: Iterator[int] | list[int]) -> Iterator[Seed]:
-        wanted = iter(indices)
-        next_index = next(wanted, None)
-        if next_index is None:
-            return
+    def documents(self) -> Iterator[str]:
         stream = self._stream()
         try:
-            for position, row in enumerate(stream):
-                if position < next_index:
-                    continue
+            for row in stream:
                 text = row.get(self.column)
                 if not isinstance(text, str):
                     raise SeedError(
                         f"hf:{self.dataset} has no text column {self.column!r} "
                         f"(has: {', '.join(sorted(row))}) — pick it with --text-column"
                     )
-                rng = snippet_rng(self.seed, next_index)
-                yield Seed(
-                    next_index,
-                    extract_snippet(text, rng),
-                    {"source": "hf", "dataset": self.dataset, "row": position},
-                )
-                next_index = next(wanted, None)
-                if next_index is None:
-                    return
+                yield text
         except SeedError:
             raise
         except Exception as exc:
             raise SeedError(self._hub_error(exc)) from None
-        if next_index is not None:
-            raise SeedError(
-                f"hf:{self.dataset} ended before index {next_index} — ask for fewer samples "
-                "(--count) or a lower --start"
-            )
 
 
 def hub_error_message(dataset: str, exc: BaseException, has_token: bool) -> str:
@@ -407,11 +459,12 @@ def _exception_chain(exc: BaseException) -> list[BaseException]:
 
 def open_seed_source(
     spec: str,
-    seed: int = 0,
+    seed: int = RECIPE_SEED,
     column: str = DEFAULT_TEXT_COLUMN,
     languages: list[str] | None = None,
     extensions: list[str] | None = None,
     hf_token: str | None = None,
+    max_considered: int = MAX_CONSIDERED,
 ) -> SeedSource:
     """SOURCE as the command line gives it: a folder, a .jsonl file, or hf:DATASET[:DATA_DIR]."""
     if spec.startswith("hf:"):
@@ -421,12 +474,14 @@ def open_seed_source(
             raise SeedError(f"seed source {spec!r} names no dataset — e.g. hf:{DEFAULT_HF_DATASET}")
         if dataset == DEFAULT_HF_DATASET and not data_dir:
             data_dir = DEFAULT_HF_DATA_DIR
-        return HubStreamSeeds(dataset, data_dir or None, seed, column, token=hf_token)
+        return HubStreamSeeds(
+            dataset, data_dir or None, seed, column, token=hf_token, max_considered=max_considered
+        )
     path = Path(spec).expanduser()
     if path.is_dir():
         return FolderSeeds(path, seed, languages, extensions)
     if path.suffix == ".jsonl" or path.is_file():
-        return JsonlSeeds(path, seed, column)
+        return JsonlSeeds(path, seed, column, max_considered)
     raise SeedError(
         f"seed source {spec!r} is neither a folder, a .jsonl file nor hf:DATASET[:DATA_DIR] "
         "— e.g. --seeds ./my-code or --seeds hf:bigcode/starcoderdata:python"

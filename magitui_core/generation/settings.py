@@ -14,12 +14,17 @@ from typing import Any
 
 from magitui_core.generation.output import OutputError
 from magitui_core.generation.seeds import DEFAULT_TEXT_COLUMN, SeedError, SeedSource
+from magitui_core.generation.snippets import MAX_CONSIDERED, RECIPE_SEED
 from magitui_core.prompts import OSS_INSTRUCT_SYSTEM, PromptError
 
 DEFAULT_CONCURRENCY = 64
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_ATTEMPTS = 6
-DEFAULT_MAX_TOKENS = 2048
+# Upstream's request: max_tokens = min(2500, 8192 − tokens of the prompt − 10), temperature 0,
+# n 1 and seed 976 + index; only finish_reason "stop" is kept.
+DEFAULT_MAX_TOKENS = 2500
+DEFAULT_MODEL_CONTEXT = 8192
+PROMPT_MARGIN = 10  # upstream's ERROR_MARGIN: conversation tokens its count does not see
 DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
 PAUSE_MARKER = "pause-requested"  # in the job folder: present = dispatch no new requests
 
@@ -35,7 +40,9 @@ class GenerationSettings:
     concurrency: int = DEFAULT_CONCURRENCY
     temperature: float = 0.0
     max_tokens: int = DEFAULT_MAX_TOKENS
-    seed: int = 0
+    seed: int = RECIPE_SEED  # snippet selection, and seed + index is each request's seed
+    model_context: int = DEFAULT_MODEL_CONTEXT
+    max_considered: int = MAX_CONSIDERED  # JSONL / hf: sources: documents snippets come from
     api_key_env: str = DEFAULT_API_KEY_ENV
     prompt_file: Path | None = None
     force: bool = False
@@ -57,6 +64,14 @@ class GenerationSettings:
             (self.start >= 0, f"--start {self.start} — must be 0 or more"),
             (self.concurrency >= 1, f"--concurrency {self.concurrency} — must be at least 1"),
             (self.max_tokens >= 1, f"--max-tokens {self.max_tokens} — must be at least 1"),
+            (
+                self.model_context > PROMPT_MARGIN,
+                f"--model-context {self.model_context} — must be more than {PROMPT_MARGIN} tokens",
+            ),
+            (
+                self.max_considered >= 1,
+                f"--max-considered {self.max_considered} — must be at least 1",
+            ),
             (0 <= self.temperature <= 2, f"--temperature {self.temperature} — must be 0 to 2"),
             (self.out.suffix == ".jsonl", f"--out {self.out} — must end in .jsonl"),
             (bool(self.model), "--model is empty — name the teacher model (e.g. gpt-4o-mini)"),
@@ -80,6 +95,7 @@ class GenerationSettings:
             "seed": self.seed,
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
+            "model_context": self.model_context,
             "prompt_sha256": hashlib.sha256(template.encode("utf-8")).hexdigest()[:16],
             "system_sha256": hashlib.sha256(OSS_INSTRUCT_SYSTEM.encode("utf-8")).hexdigest()[:16],
         }
@@ -107,6 +123,10 @@ class GenerationSettings:
             str(self.max_tokens),
             "--seed",
             str(self.seed),
+            "--model-context",
+            str(self.model_context),
+            "--max-considered",
+            str(self.max_considered),
             "--api-key-env",
             self.api_key_env,
             "--timeout",

@@ -6,7 +6,8 @@
 - quirks handled once and reported once: a server whose chat template rejects the
   ``system`` role (vLLM + Mistral) gets the system text merged into the user turn
   for the rest of the run; a missing ``system_fingerprint`` is simply fine;
-- ``max_tokens`` fitted to the model's context when the server reports it;
+- ``max_tokens`` as upstream sets it: min(limit, context − prompt tokens − 10), the
+  context being 8192 unless the server reports a smaller one; ``n`` 1 and the given seed;
 - fatal problems (bad key, unknown model, unreachable endpoint) raise TeacherFatal
   with one line naming the fix.
 """
@@ -25,11 +26,15 @@ from typing import Any
 
 import openai
 
-from magitui_core.generation.settings import DEFAULT_ATTEMPTS, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT
+from magitui_core.generation.settings import (
+    DEFAULT_ATTEMPTS,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_TIMEOUT,
+    PROMPT_MARGIN,
+)
 from magitui_core.generation.token_budget import (
     TokenCounter,
     answer_budget,
-    prompt_tokens,
     token_counter,
 )
 
@@ -63,6 +68,13 @@ class TeacherUnreachable(TeacherFatal):
 
 class RequestFailed(Exception):
     """This one request gave up; the run goes on."""
+
+
+class PromptTooLong(Exception):
+    """The prompt leaves no room for an answer in the model's context: no request is sent.
+
+    Final for this index (upstream skips it too), unlike RequestFailed, which a rerun retries.
+    """
 
 
 @dataclass(frozen=True)
@@ -198,8 +210,12 @@ class TeacherClient:
         attempts: int = DEFAULT_ATTEMPTS,
         backoff_base: float = BACKOFF_BASE,
         on_warning: Callable[[str, str], None] | None = None,
+        model_context: int | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # The context the answer budget assumes (upstream: 8192 whatever the model); a smaller
+        # one the server reports wins, since the server would refuse a larger max_tokens.
+        self.model_context = model_context
         self.model = model
         self.attempts = max(1, attempts)
         self.backoff_base = backoff_base
@@ -250,7 +266,21 @@ class TeacherClient:
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
     def budget(self, messages: list[dict[str, str]], limit: int) -> int:
-        if self.context_length is None:
+        """Upstream's max_tokens: min(limit, context − tokens of the prompt − 10).
+
+        Upstream counts the user prompt alone (the system text and chat markers are what its
+        margin of 10 is for); when the system text is merged into the user turn, that is what
+        is counted.
+        """
+        contexts = [c for c in (self.model_context, self.context_length) if c]
+        if not contexts:
+            return limit
+        context = min(contexts)
+        prompt = messages[-1]["content"]
+        # A token is at least one byte (byte-level BPE, the estimate; a SentencePiece
+        # tokenizer's leading "▁" at most one more), so a prompt this short cannot make the
+        # budget smaller than the limit: no tokenizer run for the usual request.
+        if len(prompt.encode("utf-8")) + 1 <= context - PROMPT_MARGIN - limit:
             return limit
         if self.counter is None:
             self.counter = token_counter(self.model)
@@ -260,10 +290,12 @@ class TeacherClient:
                     f"no tokenizer for {self.model} offline: token budgets use "
                     f"{self.counter.method}",
                 )
-        budget = answer_budget(limit, self.context_length, prompt_tokens(self.counter, messages))
+        tokens = self.counter.count(prompt)
+        budget = answer_budget(limit, context, tokens, margin=PROMPT_MARGIN)
         if budget is None:
-            raise RequestFailed(
-                f"the prompt alone fills the model's {self.context_length}-token context"
+            raise PromptTooLong(
+                f"the prompt ({tokens} tokens) leaves no room for an answer in the "
+                f"{context}-token context"
             )
         return budget
 
@@ -277,13 +309,14 @@ class TeacherClient:
             extra: dict[str, Any] = {}
             if seed is not None:
                 extra["seed"] = seed
-            budget = self.budget(messages, max_tokens)
+            budget = self.budget(messages, max_tokens)  # PromptTooLong: nothing is sent
             started = time.monotonic()
             request = functools.partial(
                 self.client.chat.completions.create,
                 model=self.model,
                 messages=messages,  # type: ignore[arg-type]
                 max_tokens=budget,
+                n=1,
                 temperature=temperature,
                 **extra,
             )

@@ -45,7 +45,7 @@ class TeacherPool:
         )
 
     async def complete(
-        self, system: str, user: str, max_tokens: int, temperature: float
+        self, system: str, user: str, max_tokens: int, temperature: float, seed: int | None = None
     ) -> Completion:
         while True:
             client = self.pick()
@@ -53,7 +53,7 @@ class TeacherPool:
                 raise TeacherFatal("no teacher endpoint is left")
             self._assigned[id(client)] += 1
             try:
-                return await client.complete(system, user, max_tokens, temperature)
+                return await client.complete(system, user, max_tokens, temperature, seed)
             except TeacherFatal as exc:
                 self.drop(client, str(exc))  # the request is tried again elsewhere
             finally:

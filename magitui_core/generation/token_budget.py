@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-SAFETY_MARGIN = 64  # chat-template tokens the count does not see, and rounding
-CHAT_OVERHEAD = 8  # role markers per message
 OPENAI_MODEL = re.compile(r"^(gpt-|o\d|chatgpt-|text-|davinci|babbage|ft:gpt)", re.IGNORECASE)
 
 
@@ -89,7 +87,7 @@ def token_counter(model: str) -> TokenCounter:
 
 
 def answer_budget(
-    limit: int, context_length: int | None, prompt_tokens: int, margin: int = SAFETY_MARGIN
+    limit: int, context_length: int | None, prompt_tokens: int, margin: int
 ) -> int | None:
     """max_tokens for one request: the limit, capped by what the context has room for.
 
@@ -101,7 +99,3 @@ def answer_budget(
     if room <= 0:
         return None
     return min(limit, room)
-
-
-def prompt_tokens(counter: TokenCounter, messages: list[dict[str, str]]) -> int:
-    return sum(counter.count(m["content"]) + CHAT_OVERHEAD for m in messages)

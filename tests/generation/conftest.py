@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from magitui_core.generation.snippets import RECIPE_SEED, shuffled_order
 from tests.generation.teacher_server import Script, TeacherServer
 
 
@@ -27,9 +28,15 @@ def teacher() -> Iterator[Callable[..., TeacherServer]]:
         server.close()
 
 
-def write_seed_lines(path: Path, lines: list[str], column: str = "content") -> Path:
-    """One single-line document per record, so index i's snippet is exactly line i."""
-    path.write_text("".join(json.dumps({column: line}) + "\n" for line in lines), encoding="utf-8")
+def write_seed_lines(
+    path: Path, lines: list[str], column: str = "content", seed: int = RECIPE_SEED
+) -> Path:
+    """One single-line document per record, laid out so that index i's snippet is exactly
+    line i: the record of line i sits where datasets' shuffle takes index i from."""
+    records = [""] * len(lines)
+    for index, raw_index in enumerate(shuffled_order(len(lines), seed)):
+        records[raw_index] = json.dumps({column: lines[index]}) + "\n"
+    path.write_text("".join(records), encoding="utf-8")
     return path
 
 

@@ -10,9 +10,11 @@ that quotes the snippet, and a [Solution]), and the test picks the trouble:
   ``capacity`` are worked on at once (the rest queue), like a saturated server;
 - ``api_key``: 401 for any other key; any model but ``model`` gets 404;
 - markers in the snippet pick a bad answer for that index: MALFORMED (no sections),
-  TRUNCATE (finish_reason "length"), EMPTYSOL (empty solution), ALWAYS500, SLOW.
+  TRUNCATE (finish_reason "length"), FILTERED (finish_reason "content_filter"),
+  EMPTYSOL (empty solution), ALWAYS500, SLOW;
+- ``fingerprint``: the ``system_fingerprint`` to send (none by default, as vLLM sends none).
 
-No ``system_fingerprint`` is ever sent, as vLLM does. Also runnable as a process
+Every completion request's parameters are recorded (``record.requests``). Also runnable as a process
 (``python -m tests.generation.teacher_server --latency 0.5 --capacity 64``; it prints
 its port) for the benchmarks.
 """
@@ -51,6 +53,7 @@ class Script:
     fail_first: int = 0
     api_key: str | None = None
     list_models: bool = True
+    fingerprint: str | None = None
 
 
 @dataclass
@@ -65,6 +68,8 @@ class Record:
     peak_in_flight: int = 0
     authorization: set[str] = field(default_factory=set)
     last_user: str = ""
+    # seed, n, temperature, max_tokens and the snippet of each answered completion request
+    requests: list[dict[str, Any]] = field(default_factory=list)
 
 
 class TeacherServer(LoopbackAPI):
@@ -116,6 +121,11 @@ class TeacherServer(LoopbackAPI):
         self.record.last_user = user
         found = SNIPPET.search(user)
         snippet = found.group(1) if found else ""
+        with self._lock:
+            self.record.requests.append(
+                {key: body.get(key) for key in ("seed", "n", "temperature", "max_tokens")}
+                | {"snippet": snippet}
+            )
         if "ALWAYS500" in snippet:
             return _error(500, "Internal server error", "server_error")
         if "SLOW" in snippet:
@@ -126,6 +136,11 @@ class TeacherServer(LoopbackAPI):
             text = "Here is an idea for a problem, but without any sections."
         elif "TRUNCATE" in snippet:
             text, finish = "[Problem Description]\nWrite a function that", "length"
+        elif "FILTERED" in snippet:
+            text, finish = (
+                "[Problem Description]\nA fine problem.\n\n[Solution]\nx",
+                "content_filter",
+            )
         elif "EMPTYSOL" in snippet:
             text = f"[Problem Description]\nExplain `{snippet}`.\n\n[Solution]\n"
         else:
@@ -133,7 +148,10 @@ class TeacherServer(LoopbackAPI):
                 f"[Problem Description]\nWrite code inspired by:\n{snippet}\n\n"
                 f"[Solution]\n```python\nprint({len(snippet)})\n```"
             )
-        return 200, completion_payload(body.get("model"), text, finish, len(user)), {}
+        payload = completion_payload(body.get("model"), text, finish, len(user))
+        if script.fingerprint:
+            payload["system_fingerprint"] = script.fingerprint
+        return 200, payload, {}
 
     def _work(self) -> None:
         """Hold a capacity slot for ``latency`` seconds (queue when all are busy)."""

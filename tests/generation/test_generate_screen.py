@@ -74,7 +74,8 @@ def test_start_watch_pause_and_stop_a_generation(
 ) -> None:
     server = teacher(latency=0.2, capacity=2)
     seeds = write_seed_lines(
-        tmp_path / "seeds.jsonl", ["MALFORMED x", *[f"y = {i}" for i in range(9)]]
+        tmp_path / "seeds.jsonl",
+        [f"MALFORMED {i}" if i % 10 == 0 else f"y = {i}" for i in range(400)],
     )
     out = tmp_path / "out" / "gen.jsonl"
     app = MagituiApp(context=ctx)

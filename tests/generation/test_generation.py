@@ -20,12 +20,16 @@ import pytest
 
 from magitui_core.generation.engine import (
     PAUSE_MARKER,
+    GenerationError,
     GenerationReporter,
     GenerationSettings,
     run_generation,
 )
 from magitui_core.generation.output import GenerationOutput, OutputError, repair_torn_tail
+from magitui_core.generation.snippets import shuffled_order
+from magitui_core.generation.token_budget import estimate_tokens
 from magitui_core.jobs.events import read_events
+from magitui_core.prompts import generation_prompt, load_generation_prompt
 from tests.conftest import magitui_cmd
 from tests.fake_secrets import fake_openai_key
 from tests.generation.conftest import read_jsonl, write_seed_lines
@@ -42,6 +46,9 @@ MIXED = [f"total_{i} = {i} + 1" for i in range(16)] + [
 class Recorder(GenerationReporter):
     def __init__(self) -> None:
         self.events: list[tuple[str, Any]] = []
+
+    def info(self, message: str) -> None:
+        self.events.append(("info", message))
 
     def progress(self, stats: dict[str, Any]) -> None:
         self.events.append(("progress", stats))
@@ -84,32 +91,127 @@ def assert_exactly_once(out: Path, start: int, count: int) -> tuple[list[dict], 
 def test_every_index_lands_once_with_the_right_reason(
     teacher: Callable[..., TeacherServer], tmp_path: Path
 ) -> None:
-    server = teacher(reject_system=True)
-    seeds = write_seed_lines(tmp_path / "seeds.jsonl", MIXED)
+    server = teacher(reject_system=True, fingerprint="fp_3a1b")
+    seeds = write_seed_lines(tmp_path / "seeds.jsonl", [*MIXED, "FILTERED answer"])
     out = tmp_path / "data" / "gen.jsonl"
     recorder = Recorder()
-    summary = run_generation(settings_for(server, seeds, out), recorder)
-    accepted, rejected = assert_exactly_once(out, 0, 20)
+    summary = run_generation(settings_for(server, seeds, out, count=21), recorder)
+    accepted, rejected = assert_exactly_once(out, 0, 21)
     assert summary["state"] == "completed" and summary["accepted"] == 16
     assert {r["index"]: r["reason"] for r in rejected} == {
         16: "unparseable",
         17: "truncated",
         18: "empty",
         19: "request-failed",
+        20: "not-stopped",  # only finish_reason "stop" is kept, as upstream keeps
     }
     record = next(r for r in accepted if r["index"] == 3)
+    raw_index = shuffled_order(21)[3]
+    # Upstream's provenance fields, in its order, then magitui's own.
+    assert list(record)[:6] == [
+        "raw_index",
+        "index",
+        "seed",
+        "openai_fingerprint",
+        "problem",
+        "solution",
+    ]
+    assert (record["raw_index"], record["openai_fingerprint"]) == (raw_index, "fp_3a1b")
     assert record["seed"] == "total_3 = 3 + 1" and "total_3 = 3 + 1" in record["problem"]
     assert record["solution"].startswith("```python")
     assert record["model"] == "teacher-model" and record["finish_reason"] == "stop"
     assert record["usage"]["completion_tokens"] > 0
-    assert record["seed_source"] == {"source": "jsonl", "record": 3}
+    assert record["seed_source"] == {"source": "jsonl", "record": raw_index}
     raw = next(r for r in rejected if r["reason"] == "unparseable")["raw"]
     assert raw.startswith("Here is an idea")
     assert summary["system_role_merged"] is True
     assert recorder.of("warning").count("system-role") == 1
     assert recorder.of("sample")[-1]["index"] in {r["index"] for r in accepted}
     final = recorder.of("progress")[-1]
-    assert final["done"] == 20 and final["rejected"]["truncated"] == 1 and final["in_flight"] == 0
+    assert final["done"] == 21 and final["rejected"]["truncated"] == 1 and final["in_flight"] == 0
+
+
+def test_requests_carry_upstreams_parameters(
+    teacher: Callable[..., TeacherServer], tmp_path: Path
+) -> None:
+    """seed 976 + index, n 1, temperature 0, max_tokens min(2500, context − prompt − 10)."""
+    server = teacher()  # its model list says 4096 tokens: smaller than the assumed 8192
+    seeds = write_seed_lines(tmp_path / "seeds.jsonl", [f"v_{i} = {i}" for i in range(30)])
+    out = tmp_path / "gen.jsonl"
+    summary = run_generation(settings_for(server, seeds, out, start=5, count=20))
+    assert summary["state"] == "completed"
+    by_snippet = {r["snippet"]: r for r in server.record.requests}
+    for index in range(5, 25):
+        request = by_snippet[f"v_{index} = {index}"]
+        assert request == {
+            "seed": 976 + index,
+            "n": 1,
+            "temperature": 0.0,
+            "max_tokens": 2500,
+            "snippet": f"v_{index} = {index}",
+        }
+    # A context with little room left: the budget shrinks exactly as upstream's formula says,
+    # and a prompt that leaves no room is rejected without a request.
+    server.record.requests.clear()
+    long_line = "value = " + "x" * 2400
+    seeds = write_seed_lines(tmp_path / "long.jsonl", ["short = 1", long_line])
+    tight = tmp_path / "tight.jsonl"
+    summary = run_generation(settings_for(server, seeds, tight, count=2, model_context=900))
+    (request,) = server.record.requests
+    assert request["snippet"] == "short = 1" and request["max_tokens"] < 900
+    prompt = generation_prompt("short = 1", load_generation_prompt(None))
+    assert request["max_tokens"] == 900 - estimate_tokens(prompt) - 10
+    (rejected,) = read_jsonl(tmp_path / "tight.rejected.jsonl")
+    assert (rejected["index"], rejected["reason"]) == (1, "prompt-too-long")
+    assert "no room for an answer in the 900-token context" in rejected["detail"]
+
+
+def test_a_rerun_asks_again_only_where_the_request_failed(
+    teacher: Callable[..., TeacherServer], tmp_path: Path
+) -> None:
+    """An outage is not a verdict on the index: a rerun retries request-failed indices, keeps
+    content rejections, and every index still ends in exactly one line."""
+    server = teacher(fail_first=6)  # with 2 attempts a request: up to 3 indices fail
+    seeds = write_seed_lines(tmp_path / "seeds.jsonl", MIXED)
+    out = tmp_path / "gen.jsonl"
+    first = run_generation(settings_for(server, seeds, out, concurrency=1))
+    failed_first = first["rejected"]["request-failed"]
+    assert failed_first >= 2  # the first requests failed, and index 19 always does
+    server.record.requests.clear()
+    recorder = Recorder()
+    again = run_generation(settings_for(server, seeds, out, concurrency=1), recorder)
+    asked = [r["snippet"] for r in server.record.requests]
+    # Only the failed indices were asked again (ALWAYS500 twice: its 2 attempts), never the
+    # unparseable, truncated or empty ones.
+    assert len(asked) == (failed_first - 1) + 2 and asked.count("ALWAYS500 fails") == 2
+    assert not {"MALFORMED answer please", "TRUNCATE the answer"} & set(asked)
+    assert any("asked again" in message for message in recorder.of("info"))
+    accepted, rejected = assert_exactly_once(out, 0, 20)
+    assert len(accepted) == 16 and again["rejected"]["request-failed"] == 1
+    assert sorted(r["reason"] for r in rejected) == [
+        "empty",
+        "request-failed",
+        "truncated",
+        "unparseable",
+    ]
+
+
+def test_empty_documents_and_short_sources(
+    teacher: Callable[..., TeacherServer], tmp_path: Path
+) -> None:
+    server = teacher()
+    seeds = write_seed_lines(tmp_path / "seeds.jsonl", ["a = 1", "", "b = 2"])
+    out = tmp_path / "gen.jsonl"
+    recorder = Recorder()
+    summary = run_generation(settings_for(server, seeds, out, count=50), recorder)
+    # Three documents give three indices: the range is cut with a warning, not an error.
+    assert summary["state"] == "completed" and summary["total"] == 3
+    assert recorder.of("warning") == ["capped"]
+    (rejected,) = read_jsonl(tmp_path / "gen.rejected.jsonl")
+    assert (rejected["index"], rejected["reason"]) == (1, "empty-seed")
+    assert len(server.record.requests) == 2  # nothing asked about an empty document
+    with pytest.raises(GenerationError, match=r"--start 3 is past the end: .* 3 indices \(0–2\)"):
+        run_generation(settings_for(server, seeds, tmp_path / "other.jsonl", start=3, count=1))
 
 
 def test_rerun_resumes_and_sends_nothing_for_done_indices(
@@ -252,9 +354,9 @@ def test_kill_9_at_random_moments_then_resume_exactly_once(
     teacher: Callable[..., TeacherServer], tmp_path: Path
 ) -> None:
     server = teacher(latency=0.01)
-    seeds = write_seed_lines(tmp_path / "seeds.jsonl", MIXED * 3)
-    out = tmp_path / "gen.jsonl"
     count = 400
+    seeds = write_seed_lines(tmp_path / "seeds.jsonl", MIXED * (count // len(MIXED)))
+    out = tmp_path / "gen.jsonl"
     rng = random.Random(1234)
     kills = 0
     for _ in range(6):
@@ -275,9 +377,9 @@ def test_kill_9_at_random_moments_then_resume_exactly_once(
     assert kills >= 1
     accepted, rejected = assert_exactly_once(out, 0, count)
     reasons = {16: "unparseable", 17: "truncated", 18: "empty", 19: "request-failed"}
-    expected = Counter(reasons[i % 60 % 20] for i in range(count) if i % 60 % 20 in reasons)
+    expected = Counter(reasons[i % 20] for i in range(count) if i % 20 in reasons)
     assert Counter(r["reason"] for r in rejected) == expected
-    assert all(r["seed"] == MIXED[r["index"] % 60 % 20] for r in accepted)
+    assert all(r["seed"] == MIXED[r["index"] % 20] for r in accepted)
 
 
 def test_detached_job_reports_events_and_keeps_the_key_out_of_files(
@@ -285,7 +387,7 @@ def test_detached_job_reports_events_and_keeps_the_key_out_of_files(
 ) -> None:
     key = fake_openai_key("detached-secret-0123456789")
     server = teacher(api_key=key, latency=0.02)
-    seeds = write_seed_lines(tmp_path / "seeds.jsonl", MIXED)
+    seeds = write_seed_lines(tmp_path / "seeds.jsonl", MIXED * 2)
     out = tmp_path / "gen.jsonl"
     env = {**os.environ, "MY_TEACHER_KEY": key}
     started = subprocess.run(

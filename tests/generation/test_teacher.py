@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from magitui_core.generation.teacher import (
+    PromptTooLong,
     RequestFailed,
     TeacherClient,
     TeacherFatal,
@@ -161,12 +162,34 @@ def test_models_and_context_budget(teacher: Callable[..., TeacherServer]) -> Non
     client.use_context_length(300)
     run(client, client.complete("sys", PROMPT, 2048, 0.0))
     (sent,) = server.record.max_tokens
-    assert 0 < sent < 300 - 64  # fitted to the context, not the 2048 asked for
+    # upstream's rule: the context less the prompt's tokens (estimated here) less 10
+    assert sent == 300 - estimate_tokens(PROMPT) - 10
     assert [k for k, _ in warnings] == ["token-estimate"]
     client, _ = make_client(server)
     client.use_context_length(300)
-    with pytest.raises(RequestFailed, match=r"prompt alone fills the model's 300-token context"):
+    with pytest.raises(PromptTooLong, match=r"prompt \(\d+ tokens\) leaves no room .* 300-token"):
         run(client, client.complete("sys", "word " * 1000, 2048, 0.0))
+    assert len(server.record.max_tokens) == 1  # nothing was sent for it
+
+
+def test_budget_is_upstreams_with_the_smaller_context(
+    teacher: Callable[..., TeacherServer],
+) -> None:
+    """min(limit, context − prompt tokens − 10); the assumed 8192 unless the server says less;
+    a prompt far shorter than the room left is never tokenized."""
+    server = teacher()
+    client = TeacherClient(server.base_url, "teacher-model", model_context=8192)
+    assert client.budget([{"role": "user", "content": PROMPT}], 2500) == 2500
+    assert client.counter is None  # short prompt: no tokenizer was loaded
+    long_prompt = "x " * 3000  # 6000 bytes, ~2000 estimated tokens
+    assert client.budget([{"role": "user", "content": long_prompt}], 8000) == (
+        8192 - estimate_tokens(long_prompt) - 10
+    )
+    client.use_context_length(4096)  # the server's own, smaller: it would refuse more
+    assert client.budget([{"role": "user", "content": long_prompt}], 2500) == (
+        4096 - estimate_tokens(long_prompt) - 10
+    )
+    run(client, asyncio.sleep(0))  # closes the client
 
 
 def test_token_counting_never_crashes_offline(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -184,9 +207,9 @@ def test_token_counting_never_crashes_offline(tmp_path) -> None:  # type: ignore
         tokenizer.encode("def add(a, b)").ids
     )
     assert estimate_tokens("abcdef") == 2
-    assert answer_budget(2048, None, 100) == 2048
-    assert answer_budget(2048, 1000, 100) == 1000 - 100 - 64
-    assert answer_budget(2048, 100, 100) is None
+    assert answer_budget(2048, None, 100, margin=10) == 2048
+    assert answer_budget(2048, 1000, 100, margin=10) == 1000 - 100 - 10
+    assert answer_budget(2048, 100, 100, margin=10) is None
 
 
 def test_retry_after_forms() -> None:
