@@ -348,14 +348,14 @@ class GenerationJob:
             return
         if settings.start >= size:
             raise GenerationError(
-                f"--start {settings.start} is past the end: {source.description} gives "
+                f"--start {settings.start} is past the end: the seed source gives "
                 f"{size:,} indices (0–{size - 1}) — lower --start"
             )
         if settings.start + settings.count > size:
             capped = size - settings.start
             self.warn(
                 "capped",
-                f"{source.description} gives {size:,} indices: generating {capped:,} "
+                f"the seed source gives {size:,} indices: generating {capped:,} "
                 f"(indices {settings.start}–{size - 1}), not {settings.count:,}",
             )
             settings.count = capped

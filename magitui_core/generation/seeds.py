@@ -235,6 +235,7 @@ class DocumentSeeds:
     """
 
     description: str
+    name: str  # the source as the user named it
 
     def __init__(
         self,
@@ -273,6 +274,7 @@ class DocumentSeeds:
             raise SeedError(f"{self.description} has no documents — give it records with code")
         self.table = table
         self.order = shuffled_order(len(table), self.seed)
+        self.description = f"{self.name} ({len(table):,} documents, shuffled as upstream)"
         return len(table)
 
     def seeds(self, indices: Iterator[int] | list[int]) -> Iterator[Seed]:
@@ -301,7 +303,8 @@ class JsonlSeeds(DocumentSeeds):
         super().__init__(seed, max_considered)
         self.path = path
         self.column = column
-        self.description = f"{path} (first {max_considered:,} records)"
+        self.name = str(path)
+        self.description = f"{path} (its first {max_considered:,} records at most)"
 
     def identity(self) -> dict[str, Any]:
         stat = self.path.stat()
@@ -366,7 +369,8 @@ class HubStreamSeeds(DocumentSeeds):
         self.token = token
         self.data_files = data_files
         where = f"{dataset}:{data_dir}" if data_dir else dataset
-        self.description = f"hf:{where} (streaming the first {max_considered:,} rows)"
+        self.name = f"hf:{where}"
+        self.description = f"hf:{where} (its first {max_considered:,} rows at most, streamed)"
 
     def identity(self) -> dict[str, Any]:
         return {
