@@ -116,6 +116,14 @@ def resolve(name: str, path: Path | None = None) -> ResolvedSecret:
     return ResolvedSecret(None, "not set")
 
 
+def _write_credentials(file: Path, secrets: dict[str, str]) -> None:
+    document = tomlkit.document()
+    document.add(tomlkit.comment("magitui secrets: keep this file private (mode 0600)."))
+    for key, secret in sorted(secrets.items()):
+        document[key] = secret
+    write_text_atomic(file, tomlkit.dumps(document), mode=0o600)
+
+
 def store(name: str, value: str, path: Path | None = None) -> Path:
     """Save one secret to the credentials file with mode 0600 (created that way)."""
     if name not in SECRETS:
@@ -126,16 +134,44 @@ def store(name: str, value: str, path: Path | None = None) -> Path:
         current[name] = value
     else:
         current.pop(name, None)
-    document = tomlkit.document()
-    document.add(tomlkit.comment("magitui secrets: keep this file private (mode 0600)."))
-    for key, secret in sorted(current.items()):
-        document[key] = secret
-    write_text_atomic(file, tomlkit.dumps(document), mode=0o600)
+    _write_credentials(file, current)
     if name == "hf_token" and value:
         # Where huggingface_hub keeps a login, so transformers, datasets and
         # huggingface-cli see the token too.
         write_text_atomic(_hf_token_file(), value, mode=0o600)
     return file
+
+
+@dataclass(frozen=True)
+class Unset:
+    """What ``unset`` removed, and what still provides the secret."""
+
+    removed: list[Path]
+    still_set_by: str | None  # e.g. "environment (HF_TOKEN)": unset does not change that
+
+
+def unset(name: str, path: Path | None = None) -> Unset:
+    """Remove one secret from the credentials file, and the huggingface_hub token file that
+    ``store`` wrote with it (only if it still holds that value: a login made elsewhere stays)."""
+    if name not in SECRETS:
+        raise CredentialsError(f"unknown secret {name!r} — one of: {', '.join(SECRETS)}")
+    file = path or paths.credentials_file()
+    current = load_credentials_file(file)
+    removed: list[Path] = []
+    value = current.pop(name, None)
+    if value is not None:
+        _write_credentials(file, current)
+        removed.append(file)
+        if name == "hf_token":
+            token_file = _hf_token_file()
+            try:
+                if token_file.read_text(encoding="utf-8").strip() == value:
+                    token_file.unlink()
+                    removed.append(token_file)
+            except OSError:
+                pass
+    left = resolve(name, file)
+    return Unset(removed, left.source if left.value else None)
 
 
 def job_environment(path: Path | None = None) -> dict[str, str]:

@@ -103,4 +103,18 @@ def credentials_set(name: str) -> None:
 @click.argument("name", type=click.Choice(["openai_api_key", "hf_token"]))
 @friendly_errors
 def credentials_unset(name: str) -> None:
-    """Remove NAME from the credentials file."""
+    """Remove NAME from the credentials file (and the HF token file magitui wrote with it)."""
+    from magitui_core.credentials import unset
+    from magitui_core.paths import credentials_file
+
+    result = unset(name)
+    if result.removed:
+        click.echo(f"removed {name} from {', '.join(str(p) for p in result.removed)}")
+    else:
+        click.echo(f"{name} was not stored in {credentials_file()}; nothing removed")
+    if result.still_set_by:
+        click.secho(
+            f"warning: {name} is still set by the {result.still_set_by} — remove it there",
+            fg="yellow",
+            err=True,
+        )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from magitui_core import credentials, paths
+from tests.conftest import magitui_cmd
 from tests.fake_secrets import fake_hf_token, fake_openai_key
 
 KEY = fake_openai_key("proj-0123456789abcdefghijKLMN")
@@ -79,3 +81,44 @@ def test_hf_token_is_also_stored_where_huggingface_hub_looks(isolated: Path) -> 
     hub_file = isolated / "hf" / "token"  # $HF_HOME/token
     assert hub_file.read_text() == token
     assert stat.S_IMODE(hub_file.stat().st_mode) == 0o600
+
+
+def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*magitui_cmd(), "credentials", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_cli_unset_removes_the_secret_and_the_token_file_it_wrote(isolated: Path) -> None:
+    token = fake_hf_token("unsetmeabcdefghijklmnopqrst")
+    assert run_cli("set", "hf_token", stdin=token + "\n").returncode == 0
+    assert run_cli("set", "openai_api_key", stdin=KEY + "\n").returncode == 0
+    token_file = isolated / "hf" / "token"
+    assert token_file.read_text() == token
+    result = run_cli("unset", "hf_token")
+    assert result.returncode == 0, result.stderr
+    assert "removed hf_token from" in result.stdout and str(token_file) in result.stdout
+    assert not token_file.exists()
+    # A fresh process reads no token at all, and the other secret is untouched.
+    shown = run_cli().stdout
+    assert "Hugging Face token   not set" in shown
+    assert credentials.mask(KEY) in shown
+    assert token not in paths.credentials_file().read_text()
+    again = run_cli("unset", "hf_token")
+    assert again.returncode == 0 and "was not stored" in again.stdout
+
+
+def test_unset_keeps_a_login_made_elsewhere_and_says_so(isolated: Path) -> None:
+    credentials.store("hf_token", fake_hf_token("storedbymagituiabcdefghijk"))
+    token_file = isolated / "hf" / "token"
+    other = fake_hf_token("loggedinwithhfcliabcdefghij")
+    token_file.write_text(other)  # huggingface-cli login since: not magitui's to delete
+    result = run_cli("unset", "hf_token")
+    assert result.returncode == 0
+    assert token_file.read_text() == other
+    assert "still set by the huggingface login" in result.stderr
+    assert credentials.resolve("hf_token").value == other
