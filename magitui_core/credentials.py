@@ -38,7 +38,12 @@ SECRETS: dict[str, SecretSpec] = {
 
 # Shapes of well-known keys, so they are scrubbed even when magitui never saw the value.
 _KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_\-]{16,}|hf_[A-Za-z0-9]{20,})\b")
-_SECRET_FLAGS = ("--api-key", "--api_key", "--token", "--hf-token", "--openai-api-key")
+# A flag whose value is a secret: --api-key, --token, --hf_token, --password, --client-secret...
+_SECRET_FLAG = re.compile(
+    r"^--?[\w-]*(api[-_]?key|token|password|passwd|secret|credentials?)$", re.IGNORECASE
+)
+# user:password@ in a URL: the password goes, the user and host stay readable.
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]+):([^/\s@]+)@", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -56,10 +61,12 @@ class CredentialsError(Exception):
 
 
 def mask(value: str) -> str:
-    """Enough to recognise a key, never enough to use it."""
-    if len(value) <= 8:
-        return "•" * len(value)
-    return f"{value[:3]}…{value[-4:]}"
+    """Enough to recognise a key, never enough to use it: at most a quarter of it shows."""
+    if len(value) >= 28:
+        return f"{value[:3]}…{value[-4:]}"
+    if len(value) >= 12:
+        return f"…{value[-2:]}"
+    return "•" * len(value)
 
 
 def _hf_token_file() -> Path:
@@ -185,12 +192,20 @@ def job_environment(path: Path | None = None) -> dict[str, str]:
     return env
 
 
-def redact_text(text: str) -> str:
-    """Scrub known secret values and key-shaped strings from ``text``."""
-    for spec in SECRETS.values():
-        value = os.environ.get(spec.env)
-        if value and len(value) >= 8:
-            text = text.replace(value, mask(value))
+def secret_values() -> list[str]:
+    """Every secret value magitui knows of (environment, credentials file, HF login), longest
+    first so a secret that contains another is replaced whole."""
+    values = {os.environ.get(spec.env) or "" for spec in SECRETS.values()}
+    values |= {resolve(name).value or "" for name in SECRETS}
+    # Shorter strings would match ordinary text: no real key or token is that short.
+    return sorted((v for v in values if len(v) >= 8), key=len, reverse=True)
+
+
+def redact_text(text: str, secrets: list[str] | None = None) -> str:
+    """Scrub known secret values, key-shaped strings and URL passwords from ``text``."""
+    for value in secret_values() if secrets is None else secrets:
+        text = text.replace(value, mask(value))
+    text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}:{mask(m.group(2))}@", text)
     return _KEY_PATTERN.sub(lambda m: mask(m.group(0)), text)
 
 
@@ -198,18 +213,72 @@ def redact_argv(argv: list[str]) -> list[str]:
     """A command line fit to store: values of secret flags and key-shaped words masked."""
     out: list[str] = []
     hide_next = False
+    secrets = secret_values()
     for arg in argv:
         if hide_next:
             out.append(mask(arg))
             hide_next = False
             continue
         flag, eq, val = arg.partition("=")
-        if flag in _SECRET_FLAGS:
+        if _SECRET_FLAG.match(flag):
             if eq:
                 out.append(f"{flag}={mask(val)}")
             else:
                 out.append(arg)
                 hide_next = True
             continue
-        out.append(redact_text(arg))
+        out.append(redact_text(arg, secrets))
     return out
+
+
+class StreamRedactor:
+    """Scrubs secrets from a byte stream as it passes (a job's output on its way to disk).
+
+    Text is let through as soon as no secret can straddle the cut: the last bytes are held
+    back only while they could still be the start of a secret or of a key-shaped word, so a
+    secret split across two reads is still caught, and a progress bar still shows live.
+    """
+
+    def __init__(self, secrets: list[str] | None = None) -> None:
+        values = secret_values() if secrets is None else secrets
+        self.secrets = [v.encode() for v in values]
+        self.texts = values
+        self.buffer = b""
+
+    def _redact(self, data: bytes) -> bytes:
+        text = data.decode("utf-8", errors="surrogateescape")
+        return redact_text(text, self.texts).encode("utf-8", errors="surrogateescape")
+
+    def _unsafe_from(self, data: bytes) -> int:
+        """Where the tail that might still grow into a secret begins (len(data) if none)."""
+        cut = len(data)
+        for secret in self.secrets:
+            for size in range(min(len(secret) - 1, len(data)), 0, -1):
+                if data.endswith(secret[:size]):
+                    cut = min(cut, len(data) - size)
+                    break
+        # A key-shaped word or URL still being written may go on after this read.
+        tail = re.search(rb"(sk-|hf_|[a-z][a-z0-9+.-]*://)[\w\-:./@]*$", data[-512:], re.I)
+        if tail:
+            cut = min(cut, len(data) - (len(data[-512:]) - tail.start()))
+        return cut
+
+    def feed(self, data: bytes) -> bytes:
+        """Redacted bytes that are safe to write now."""
+        self.buffer += data
+        cut = self._unsafe_from(self.buffer)
+        # Never cut through a secret that is already whole: move the cut to its start.
+        moved = True
+        while moved:
+            moved = False
+            for secret in self.secrets:
+                start = self.buffer.find(secret, max(0, cut - len(secret) + 1))
+                if start != -1 and start < cut:
+                    cut, moved = start, True
+        out, self.buffer = self.buffer[:cut], self.buffer[cut:]
+        return self._redact(out)
+
+    def flush(self) -> bytes:
+        """Everything held back (end of stream)."""
+        out, self.buffer = self.buffer, b""
+        return self._redact(out)

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 
-from magitui_core.credentials import redact_argv
+from magitui_core.credentials import StreamRedactor, redact_argv
 from magitui_core.jobs.events import JOB_DIR_ENV, EventWriter, last_error_message
 from magitui_core.jobs.status import (
     EVENTS_FILE,
@@ -31,6 +33,7 @@ from magitui_core.jobs.status import (
 )
 
 STRAGGLER_GRACE = 3.0
+IDLE_FLUSH = 0.25  # seconds of silence after which held-back output is written anyway
 
 
 def group_members(pgid: int, exclude: int | None = None) -> list[psutil.Process]:
@@ -70,6 +73,29 @@ def _end_stragglers(pgid: int) -> None:
             proc.kill()
 
 
+def copy_redacted(child: subprocess.Popen[bytes], fd: int, log: Any, pgid: int) -> None:
+    """Copy the job's output to its log, secrets scrubbed, until every writer has closed it.
+
+    When the command ends, what it left running in its group is ended too: such a process
+    could hold the pipe open (and the job unfinished) forever.
+    """
+    redactor = StreamRedactor()
+    ended = False
+    while True:
+        ready, _, _ = select.select([fd], [], [], IDLE_FLUSH)
+        if ready:
+            data = os.read(fd, 65536)
+            if not data:
+                break
+            log.write(redactor.feed(data))
+        else:
+            log.write(redactor.flush())  # a quiet job: show what it printed, even a partial line
+        if not ended and child.poll() is not None:
+            ended = True
+            _end_stragglers(pgid)
+    log.write(redactor.flush())
+
+
 def supervise(job_dir: Path, command: list[str]) -> int:
     status = JobStatus.read(job_dir)
     events = EventWriter(job_dir / EVENTS_FILE)
@@ -94,12 +120,14 @@ def supervise(job_dir: Path, command: list[str]) -> int:
 
     with open(job_dir / OUTPUT_FILE, "ab", buffering=0) as log:
         try:
+            # Output passes through us, not straight to the file, so that every secret the
+            # job was given (or magitui stores) is scrubbed before it reaches the disk.
             child = subprocess.Popen(
                 command,
                 cwd=status.cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,
-                stdout=log,
+                stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
             )
         except OSError as exc:
@@ -126,6 +154,8 @@ def supervise(job_dir: Path, command: list[str]) -> int:
         status.write(job_dir)
         events.emit("started", pid=child.pid, command=redact_argv(command))
 
+        assert child.stdout is not None
+        copy_redacted(child, child.stdout.fileno(), log, pgid)
         returncode = child.wait()
         _end_stragglers(pgid)
 

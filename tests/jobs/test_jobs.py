@@ -19,7 +19,7 @@ import pytest
 from magitui_core.jobs.manager import JobError, JobManager
 from magitui_core.jobs.status import JobState, JobStatus
 from magitui_core.jobs.supervisor import group_members, wait_group_empty
-from tests.fake_secrets import fake_openai_key
+from tests.fake_secrets import fake_hf_token, fake_openai_key
 
 T = TypeVar("T")
 
@@ -216,6 +216,65 @@ def test_secrets_reach_the_job_but_never_its_files(jobs: JobManager, isolated: P
     for name in ("status.json", "events.jsonl", "output.log"):
         assert key not in (done.dir / name).read_text()
     assert "--api-key" in done.status.command
+
+
+def test_a_job_that_prints_its_environment_writes_no_secret(
+    jobs: JobManager, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`magitui jobs start -- env` with a stored HF token and a key in the environment: the
+    supervisor owns the pipe and scrubs every secret value, even one split across writes."""
+    from magitui_core import credentials
+
+    token = fake_hf_token("storedtoken0123456789abcdefgh")
+    key = fake_openai_key("fromtheenvironment0123456789ab")
+    credentials.store("hf_token", token)
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    printed = jobs.start(["env"], name="env")
+    code = textwrap.dedent(
+        f"""
+        import sys, time
+        key = {key!r}
+        sys.stdout.write("half: " + key[:9]); sys.stdout.flush(); time.sleep(0.05)
+        sys.stdout.write(key[9:] + " and the rest\\n"); sys.stdout.flush()
+        print("url: https://someone:hunter2-pass@example.invalid/repo.git")
+        print("plain text stays plain")
+        """
+    )
+    split = jobs.start([sys.executable, "-c", code], name="split")
+    for job in (printed, split):
+        done = wait_for(lambda job=job: (j := jobs.get(job.id)).state.is_final and j)
+        assert done.state is JobState.SUCCEEDED, done.tail()
+        log = (done.dir / "output.log").read_text()
+        assert token not in log and key not in log, log
+    env_log = (jobs.get(printed.id).dir / "output.log").read_text()
+    assert f"HF_TOKEN={credentials.mask(token)}" in env_log  # it was given, and masked
+    assert f"OPENAI_API_KEY={credentials.mask(key)}" in env_log
+    assert jobs.get(split.id).tail() == [
+        f"half: {credentials.mask(key)} and the rest",
+        f"url: https://someone:{credentials.mask('hunter2-pass')}@example.invalid/repo.git",
+        "plain text stays plain",
+    ]
+
+
+def test_secret_shaped_arguments_are_masked_in_status_and_events(jobs: JobManager) -> None:
+    command = [
+        "true",
+        "--password",
+        "correct-horse-battery",
+        "--token=abcdefghijklmnop",
+        "--client-secret",
+        "s3cr3t-value-xyz",
+        "https://user:pa55word-here@host.invalid/x",
+        "--epochs",
+        "2",
+    ]
+    job = jobs.start(command, name="argv")
+    done = wait_for(lambda: (j := jobs.get(job.id)).state.is_final and j)
+    stored = (done.dir / "status.json").read_text() + (done.dir / "events.jsonl").read_text()
+    for secret in ("correct-horse-battery", "abcdefghijklmnop", "s3cr3t-value-xyz", "pa55word"):
+        assert secret not in stored
+    assert done.status.command[-2:] == ["--epochs", "2"]
+    assert "https://user:" in " ".join(done.status.command)
 
 
 def test_ids_resolve_by_unique_prefix(jobs: JobManager) -> None:
