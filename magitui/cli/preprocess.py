@@ -13,9 +13,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from magitui.cli.base import CliContext, pass_ctx
+from magitui_core.curation.benchmarks import BENCHMARKS, BenchmarkError, parse_benchmark_files
+from magitui_core.curation.decontaminate import METHODS
+from magitui_core.curation.formats import FORMATS
+from magitui_core.curation.pipeline import (
+    DEDUPE_MODES,
+    DEFAULT_MINHASH_THRESHOLD,
+    DEFAULT_SHUFFLE_SEED,
+    HELP,
+)
+from magitui_core.curation.preprocess import recipe_line
 from magitui_core.workspace import GENERATED_NAME
 
 if TYPE_CHECKING:
+    from magitui_core.curation.benchmarks import BenchmarkSet
     from magitui_core.curation.pipeline import CurationResult
 
 DEFAULT_OUT = "train.jsonl"
@@ -58,38 +69,53 @@ def _resolve(
 @click.option("--run", metavar="NAME", help="Resolve relative paths in runs/NAME/data/.")
 @click.option(
     "--dedupe",
-    type=click.Choice(["exact", "minhash", "none"]),
+    type=click.Choice(list(DEDUPE_MODES)),
     default="exact",
     show_default=True,
-    help="minhash = exact, then near-duplicates too.",
+    help=HELP["dedupe"],
 )
 @click.option(
     "--minhash-threshold",
     type=float,
-    default=0.85,
+    default=DEFAULT_MINHASH_THRESHOLD,
     show_default=True,
-    help="Estimated Jaccard similarity at which a record counts as a near duplicate.",
+    help=HELP["minhash_threshold"],
 )
+@click.option("--drop-copied-solutions", is_flag=True, help=HELP["drop_copied_solutions"])
 @click.option(
     "--decontaminate",
-    default="humaneval",
+    default="all",
     show_default=True,
-    metavar="humaneval[,mbpp]|none",
-    help="Benchmarks whose text must not appear in the data.",
+    metavar=f"all|none|{','.join(BENCHMARKS)}",
+    help=HELP["decontaminate"],
+)
+@click.option(
+    "--decontaminate-method",
+    type=click.Choice(list(METHODS)),
+    default="substring",
+    show_default=True,
+    help=HELP["decontaminate_method"],
+)
+@click.option(
+    "--benchmark-file",
+    "benchmark_files",
+    multiple=True,
+    metavar="NAME=PATH",
+    help=HELP["benchmark_file"],
 )
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(
-        ["src-instruct", "evol-instruct", "codealpaca", "instruction-response", "auto"]
-    ),
+    type=click.Choice(list(FORMATS)),
     default="auto",
     show_default=True,
     help="Input shape; auto tells each file's shape from its fields.",
 )
 @click.option("--report", metavar="FILE", help="JSON report listing every removed record.")
-@click.option("--seed", type=int, default=666, show_default=True, help="Shuffle seed.")
-@click.option("--no-shuffle", is_flag=True, help="Keep the input order.")
+@click.option(
+    "--seed", type=int, default=DEFAULT_SHUFFLE_SEED, show_default=True, help=HELP["seed"]
+)
+@click.option("--no-shuffle", is_flag=True, help=HELP["no_shuffle"])
 @pass_ctx
 def preprocess(
     ctx: CliContext,
@@ -98,7 +124,10 @@ def preprocess(
     run: str | None,
     dedupe: str,
     minhash_threshold: float,
+    drop_copied_solutions: bool,
     decontaminate: str,
+    decontaminate_method: str,
+    benchmark_files: tuple[str, ...],
     fmt: str,
     report: str | None,
     seed: int,
@@ -108,10 +137,15 @@ def preprocess(
 
     Combines IN files (generated problem/solution, evol-instruct, codealpaca or
     instruction/response JSONL; with --run and no IN, the run's generated.jsonl),
-    writes OUT atomically and prints what was kept and
-    removed. Unreadable lines are reported as file:line and skipped.
+    writes OUT atomically and prints what was kept and removed. Unreadable lines are
+    reported as file:line and skipped.
+
+    With no options it is Magicoder's recipe: shuffle everything with seed 666, drop
+    records whose seed, problem or solution (whitespace removed) was already seen, drop
+    records containing a passage of MBPP, HumanEval, APPS, GSM8K or DS-1000 (lower-cased
+    substring search), and format the rest in the shuffled order. The options marked
+    "deviation" change that recipe; the output and the report name the ones in force.
     """
-    from magitui_core.curation.decontaminate import BenchmarkUnavailable, parse_benchmarks
     from magitui_core.curation.formats import FormatError
     from magitui_core.curation.pipeline import CurateOptions, CurationError, curate
 
@@ -122,13 +156,20 @@ def preprocess(
             fmt=fmt,
             dedupe=dedupe,
             minhash_threshold=minhash_threshold,
-            decontaminate=parse_benchmarks(decontaminate),
+            drop_copied_solutions=drop_copied_solutions,
+            decontaminate=decontaminate,
+            decontaminate_method=decontaminate_method,
+            benchmark_files=parse_benchmark_files(benchmark_files),
             shuffle=not no_shuffle,
             seed=seed,
         )
+        options.check()
         with CurationProgress() as progress:
-            result = curate(paths, out_path, options, report_path, progress.update)
-    except (CurationError, FormatError, BenchmarkUnavailable, ValueError) as exc:
+            progress.say(recipe_line(options))
+            result = curate(
+                paths, out_path, options, report_path, progress.update, progress.announce
+            )
+    except (CurationError, FormatError, BenchmarkError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     print_summary(result, report_path)
 
@@ -162,6 +203,16 @@ class CurationProgress:
             disable=not sys.stderr.isatty(),
         )
         self.tasks: dict[str, TaskID] = {}
+
+    def say(self, line: str, style: str = "") -> None:
+        """A line on stderr, above the bars (the summary table goes to stdout)."""
+        self.console.print(line, style=style, markup=False, highlight=False, soft_wrap=True)
+
+    def announce(self, benchmarks: BenchmarkSet) -> None:
+        for checked in benchmarks.checked:
+            self.say(checked.line())
+        for skipped in benchmarks.skipped:
+            self.say(f"warning: {skipped.line()}", style="yellow")
 
     def update(self, stage: str, done: int, total: int) -> None:
         if stage not in self.tasks:
@@ -200,6 +251,21 @@ def print_summary(result: CurationResult, report_path: Path | None) -> None:
         table.add_row(f"removed: {reason}", f"{count:,}")
     table.add_row("kept", f"{summary['kept']:,}", style="bold")
     console.print(table)
+    console.print(benchmarks_line(result), markup=False)
     console.print(f"wrote {result.output}", markup=False)
     if report_path is not None:
         console.print(f"report {report_path}", markup=False)
+
+
+def benchmarks_line(result: CurationResult) -> str:
+    """One line for the end of the output: what decontamination covered, and what it did not."""
+    benchmarks = result.benchmarks
+    if benchmarks is None:
+        return "decontamination: none (--decontaminate none)"
+    checked = ", ".join(
+        f"{c.name} ({sum(c.counts.values()):,} passages)" for c in benchmarks.checked
+    )
+    line = f"decontaminated against: {checked or 'nothing'}"
+    if benchmarks.skipped:
+        line += f"; not checked: {', '.join(s.name for s in benchmarks.skipped)} (see warnings)"
+    return line

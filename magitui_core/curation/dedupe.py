@@ -1,9 +1,11 @@
-"""Duplicate removal, as the Magicoder paper does it, plus optional near-duplicates.
+"""Duplicate removal, as Magicoder's clean_data.py does it, plus optional filters.
 
-Exact: all whitespace removed, then a record whose seed, problem or solution was already
-seen is rejected (the first one is kept), naming the rule that rejected it. A solution whose
-code block just repeats one of the problem's is rejected too, as the original clean_data.py
-does. Near: MinHash LSH (datasketch) over word 5-grams of problem + solution.
+Exact (filter_same_seed_problem_solution): all whitespace removed, then a record whose seed,
+problem or solution was already seen is rejected (the first one is kept), naming the rule that
+rejected it. An empty seed is a value like any other, as upstream. Options, off by default:
+a solution whose code block repeats one of the problem's (filter_same_codeblocks, which
+upstream wrote and then disabled), and near duplicates by MinHash LSH (datasketch) over word
+5-grams of problem + solution.
 """
 
 from __future__ import annotations
@@ -37,18 +39,19 @@ def exact_duplicates(records: Sequence[Record], progress: Progress | None = None
     solutions: dict[str, str] = {}
     removed: list[Removal] = []
     for index, record in enumerate(records):
-        # An empty seed is "no seed" (evol-instruct, codealpaca), never a duplicate of another.
-        seed = squash(record.seed)
+        # Upstream compares every seed, "" included. A record with no seed field at all
+        # (evol-instruct, codealpaca: formats upstream never deduped) has no seed to compare.
+        seed = squash(record.seed) if record.has_seed else None
         problem = squash(record.problem)
         solution = squash(record.solution)
-        if seed and seed in seeds:
+        if seed is not None and seed in seeds:
             removed.append((index, DUPLICATE_SEED, f"same seed as {seeds[seed]}"))
         elif problem in problems:
             removed.append((index, DUPLICATE_PROBLEM, f"same problem as {problems[problem]}"))
         elif solution in solutions:
             removed.append((index, DUPLICATE_SOLUTION, f"same solution as {solutions[solution]}"))
         else:
-            if seed:
+            if seed is not None:
                 seeds[seed] = record.source
             problems[problem] = record.source
             solutions[solution] = record.source
@@ -73,6 +76,7 @@ def code_blocks(text: str) -> list[str]:
 
 
 def copies_problem(record: Record) -> bool:
+    """filter_same_codeblocks' test: a solution block equal to a problem block (no whitespace)."""
     if "```" not in record.problem or "```" not in record.solution:
         return False
     problem_blocks = {squash(b) for b in code_blocks(record.problem)}

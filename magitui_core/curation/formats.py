@@ -41,6 +41,9 @@ class Record:
     instruction: str
     response: str
     raw: dict[str, Any] = field(repr=False)
+    # Whether the input had a seed field at all: upstream's dedupe compares every record's seed,
+    # an empty one included, but only generated data (which always has one) went through it.
+    has_seed: bool = True
 
     def formatted(self) -> dict[str, str]:
         """The output line: what the training entry point reads."""
@@ -71,25 +74,30 @@ def describe_needs(fmt: str) -> str:
     return "+".join(REQUIRED_FIELDS[fmt]) + f" ({fmt})"
 
 
+def codealpaca_instruction(instruction: str, extra: str) -> str:
+    """preprocess_data.form_codealpaca_instruction: the input follows after "Input: "."""
+    if extra.strip() == "":
+        return instruction
+    return f"{instruction}\nInput: {extra}"
+
+
 def to_record(fmt: str, obj: dict[str, Any], source: str) -> Record:
     """Convert one object already known to fit ``fmt``."""
     # Texts are kept byte for byte (no strip): the output must equal what the original
     # pipeline formats from the same record. Emptiness is judged later, on stripped text.
-    seed = _text(obj.get("seed"))
+    seed, has_seed = _text(obj.get("seed")), "seed" in obj
     if fmt == SRC_INSTRUCT:
         problem, solution = _text(obj["problem"]), _text(obj["solution"])
         instruction = prompts.src_instruct_instruction(problem)
-        return Record(source, problem, solution, seed, instruction, solution, obj)
+        return Record(source, problem, solution, seed, instruction, solution, obj, has_seed)
     if fmt == INSTRUCTION_RESPONSE:
         instruction, response = _text(obj["instruction"]), _text(obj["response"])
-        return Record(source, instruction, response, seed, instruction, response, obj)
+        return Record(source, instruction, response, seed, instruction, response, obj, has_seed)
     if fmt == CODEALPACA:
-        instruction, extra = _text(obj["instruction"]), _text(obj["input"])
-        if extra.strip():
-            instruction = f"{instruction}\n{extra}"
+        instruction = codealpaca_instruction(_text(obj["instruction"]), _text(obj["input"]))
         response = _text(obj["output"])
-        return Record(source, instruction, response, seed, instruction, response, obj)
+        return Record(source, instruction, response, seed, instruction, response, obj, has_seed)
     if fmt == EVOL_INSTRUCT:
         instruction, response = _text(obj["instruction"]), _text(obj["output"])
-        return Record(source, instruction, response, seed, instruction, response, obj)
+        return Record(source, instruction, response, seed, instruction, response, obj, has_seed)
     raise FormatError(f"unknown format {fmt!r} — one of: {', '.join(FORMATS)}")

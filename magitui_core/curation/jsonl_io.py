@@ -65,11 +65,16 @@ def count_lines(path: Path) -> int:
     return count + (0 if last == b"\n" else 1)
 
 
-def write_jsonl_atomic(path: Path, records: Iterable[dict[str, Any]]) -> int:
-    """Write records as JSONL via a temp file + fsync + rename; returns how many were written."""
+def write_jsonl_atomic(
+    path: Path, records: Iterable[dict[str, Any]], ensure_ascii: bool = False
+) -> int:
+    """Write records as JSONL via a temp file + fsync + rename; returns how many were written.
+
+    ``ensure_ascii=True`` writes the bytes upstream's write_jsonl (plain json.dumps) writes.
+    """
     written = 0
     with atomic_writer(path) as handle:
         for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            handle.write(json.dumps(record, ensure_ascii=ensure_ascii) + "\n")
             written += 1
     return written

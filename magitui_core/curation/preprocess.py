@@ -1,7 +1,8 @@
 """The curation job: ``python -m magitui_core.curation.preprocess IN.jsonl ... --out train.jsonl``.
 
-Run detached by the Data screen (or directly); progress, bad lines and the summary go to
-the job's events.jsonl when it runs as a job, and a short text log goes to stdout.
+Run detached by the Data screen (or directly); progress, the benchmarks checked and not
+checked, bad lines and the summary go to the job's events.jsonl when it runs as a job, and a
+short text log goes to stdout. With no options it follows Magicoder's recipe (see pipeline).
 """
 
 from __future__ import annotations
@@ -11,11 +12,20 @@ import sys
 import time
 from pathlib import Path
 
-from magitui_core.curation.decontaminate import BenchmarkUnavailable, parse_benchmarks
+from magitui_core.curation.benchmarks import (
+    BENCHMARKS,
+    BenchmarkError,
+    BenchmarkSet,
+    parse_benchmark_files,
+)
+from magitui_core.curation.decontaminate import METHODS
 from magitui_core.curation.formats import AUTO, FORMATS, FormatError
 from magitui_core.curation.pipeline import (
     DEDUPE_MODES,
+    DEFAULT_MINHASH_THRESHOLD,
     DEFAULT_SHUFFLE_SEED,
+    HELP,
+    RECIPE,
     CurateOptions,
     CurationError,
     curate,
@@ -29,17 +39,44 @@ PROGRESS_EVERY = 0.5  # seconds between progress events within one stage
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m magitui_core.curation.preprocess",
-        description="Clean, dedupe, decontaminate and format instruction data.",
+        description="Clean, dedupe, decontaminate and format instruction data; with no options "
+        "as Magicoder's clean_data.py, find_substrings.py and preprocess_data.py do.",
     )
     parser.add_argument("inputs", nargs="+", type=Path, help="JSONL files to combine")
     parser.add_argument("--out", required=True, type=Path, help="formatted JSONL to write")
     parser.add_argument("--report", type=Path, help="JSON report of every removal")
     parser.add_argument("--format", dest="fmt", default=AUTO, choices=FORMATS)
-    parser.add_argument("--dedupe", default="exact", choices=DEDUPE_MODES)
-    parser.add_argument("--minhash-threshold", type=float, default=0.85)
-    parser.add_argument("--decontaminate", default="humaneval", help="humaneval[,mbpp] or none")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SHUFFLE_SEED, help="shuffle seed")
-    parser.add_argument("--no-shuffle", action="store_true", help="keep the input order")
+    parser.add_argument("--dedupe", default="exact", choices=DEDUPE_MODES, help=HELP["dedupe"])
+    parser.add_argument(
+        "--minhash-threshold",
+        type=float,
+        default=DEFAULT_MINHASH_THRESHOLD,
+        help=HELP["minhash_threshold"],
+    )
+    parser.add_argument(
+        "--drop-copied-solutions", action="store_true", help=HELP["drop_copied_solutions"]
+    )
+    parser.add_argument(
+        "--decontaminate",
+        default="all",
+        metavar=f"all|none|{','.join(BENCHMARKS)}",
+        help=HELP["decontaminate"],
+    )
+    parser.add_argument(
+        "--decontaminate-method",
+        default="substring",
+        choices=METHODS,
+        help=HELP["decontaminate_method"],
+    )
+    parser.add_argument(
+        "--benchmark-file",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help=HELP["benchmark_file"],
+    )
+    parser.add_argument("--seed", type=int, default=DEFAULT_SHUFFLE_SEED, help=HELP["seed"])
+    parser.add_argument("--no-shuffle", action="store_true", help=HELP["no_shuffle"])
     return parser
 
 
@@ -48,10 +85,20 @@ def options_from(args: argparse.Namespace) -> CurateOptions:
         fmt=args.fmt,
         dedupe=args.dedupe,
         minhash_threshold=args.minhash_threshold,
-        decontaminate=parse_benchmarks(args.decontaminate),
+        drop_copied_solutions=args.drop_copied_solutions,
+        decontaminate=args.decontaminate,
+        decontaminate_method=args.decontaminate_method,
+        benchmark_files=parse_benchmark_files(args.benchmark_file),
         shuffle=not args.no_shuffle,
         seed=args.seed,
     )
+
+
+def recipe_line(options: CurateOptions) -> str:
+    deviations = options.deviations()
+    if not deviations:
+        return f"recipe: {RECIPE}, as upstream (no deviation options)"
+    return f"recipe: {RECIPE} with deviations: {', '.join(deviations)}"
 
 
 class ProgressEvents:
@@ -74,13 +121,43 @@ class ProgressEvents:
             self.events.emit("progress", done=done, total=total, message=stage)
 
 
+class Announcer:
+    """Says, before any reading, which benchmarks are checked and which cannot be, and why."""
+
+    def __init__(self, events: EventWriter | None) -> None:
+        self.events = events
+
+    def __call__(self, benchmarks: BenchmarkSet) -> None:
+        for checked in benchmarks.checked:
+            self.say("log", checked.line(), benchmark=checked.name, passages=checked.counts)
+        for skipped in benchmarks.skipped:
+            self.say("warning", skipped.line(), benchmark=skipped.name, fix=skipped.fix)
+
+    def say(self, kind: str, line: str, **fields: object) -> None:
+        print(("warning: " if kind == "warning" else "") + line, flush=True)
+        if self.events is not None:
+            self.events.emit(kind, message=line, **fields)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     events = EventWriter.for_current_job()
     try:
         options = options_from(args)
-        result = curate(args.inputs, args.out, options, args.report, ProgressEvents(events))
-    except (CurationError, FormatError, BenchmarkUnavailable, ValueError) as exc:
+        options.check()
+        line = recipe_line(options)
+        print(line, flush=True)
+        if events is not None:
+            events.emit("log", message=line, deviations=options.deviations())
+        result = curate(
+            args.inputs,
+            args.out,
+            options,
+            args.report,
+            ProgressEvents(events),
+            Announcer(events),
+        )
+    except (CurationError, FormatError, BenchmarkError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         if events is not None:
             events.emit("error", message=str(exc))
@@ -103,8 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             message=f"kept {summary['kept']} of {summary['read']}",
             output=str(args.out),
             report=str(args.report) if args.report else None,
-            **{k: v for k, v in summary.items() if k != "removed_by_reason"},
-            removed_by_reason=summary["removed_by_reason"],
+            **summary,
         )
         events.close()
     return 0

@@ -6,7 +6,7 @@ import gzip
 import json
 from typing import Any
 
-from magitui_core.curation.decontaminate import humaneval_path
+from magitui_core.curation.benchmarks import humaneval_path
 
 
 def humaneval_problems() -> dict[str, dict[str, Any]]:

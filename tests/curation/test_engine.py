@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from magitui_core import prompts
-from magitui_core.curation.decontaminate import BenchmarkUnavailable, ContaminationIndex, load_mbpp
+from magitui_core.curation.benchmarks import load_benchmarks
+from magitui_core.curation.decontaminate import SubstringIndex
 from magitui_core.curation.formats import FormatError
 from magitui_core.curation.pipeline import CurateOptions, CurationError, curate, load_inputs
 from tests.curation.humaneval_data import humaneval_problems
 from tests.curation.synthetic import synthetic_records, write_jsonl
 
-NO_DECON = CurateOptions(decontaminate=(), shuffle=False)
+NO_DECON = CurateOptions(decontaminate="none", shuffle=False)
 
 
 def read_out(path: Path) -> list[dict]:
@@ -77,7 +78,7 @@ def test_exact_dedupe_ignores_whitespace_keeps_the_first_and_names_the_rule(
     }
 
 
-def test_empty_fields_and_copied_solutions_are_cleaned(tmp_path: Path) -> None:
+def test_empty_fields_are_cleaned_and_copied_solutions_only_on_request(tmp_path: Path) -> None:
     rows = [
         {"seed": "1", "problem": "  \n", "solution": "x"},
         {"seed": "2", "problem": "p", "solution": None},
@@ -90,6 +91,11 @@ def test_empty_fields_and_copied_solutions_are_cleaned(tmp_path: Path) -> None:
     ]
     source = write_jsonl(tmp_path / "gen.jsonl", rows)
     result = curate([source], tmp_path / "o.jsonl", NO_DECON)
+    reasons = [(r.record.source.rsplit(":", 1)[1], r.reason) for r in result.removed]
+    assert reasons == [("1", "empty problem"), ("2", "empty solution")]
+    assert len(result.kept) == 2  # upstream disabled the copies filter
+    options = CurateOptions(decontaminate="none", shuffle=False, drop_copied_solutions=True)
+    result = curate([source], tmp_path / "o.jsonl", options)
     reasons = [(r.record.source.rsplit(":", 1)[1], r.reason) for r in result.removed]
     assert reasons == [
         ("1", "empty problem"),
@@ -113,7 +119,7 @@ def test_near_duplicates_only_with_minhash(tmp_path: Path) -> None:
     source = write_jsonl(tmp_path / "gen.jsonl", rows)
     exact = curate([source], tmp_path / "a.jsonl", NO_DECON)
     assert len(exact.kept) == 3
-    options = CurateOptions(dedupe="minhash", decontaminate=(), shuffle=False)
+    options = CurateOptions(dedupe="minhash", decontaminate="none", shuffle=False)
     minhash = curate([source], tmp_path / "b.jsonl", options)
     assert [(r.record.source, r.reason) for r in minhash.removed] == [
         (f"{source}:2", "near duplicate")
@@ -121,57 +127,51 @@ def test_near_duplicates_only_with_minhash(tmp_path: Path) -> None:
     assert minhash.removed[0].detail == f"similar to {source}:1"
 
 
-def test_humaneval_contamination_is_found_with_the_task_id(tmp_path: Path) -> None:
+def test_humaneval_contamination_is_found_with_the_passage_and_task(tmp_path: Path) -> None:
     problems = humaneval_problems()
     he0, he11 = problems["HumanEval/0"], problems["HumanEval/11"]
     clean = synthetic_records(5, seed=1)
-    # A problem that restates HumanEval/0's prompt with different layout and case.
     rows = [
         *clean[:2],
-        {
-            "seed": "x",
-            "problem": "Solve this:\n" + " ".join(he0["prompt"].upper().split()),
-            "solution": "pass",
-        },
+        # HumanEval/0's prompt in upper case: lower-cased, its docstring is in it.
+        {"seed": "x", "problem": "Solve this:\n" + he0["prompt"].upper(), "solution": "pass"},
         *clean[2:4],
         {
             "seed": "y",
             "problem": "Implement string XOR.",
             "solution": "```python\n" + he11["prompt"] + he11["canonical_solution"] + "```",
         },
+        # Reformatted: the substring search (upstream's) does not see it; --ngram would.
+        {"seed": "z", "problem": " ".join(he0["prompt"].split()), "solution": "return 0"},
         clean[4],
     ]
     source = write_jsonl(tmp_path / "gen.jsonl", rows)
     out, report = tmp_path / "train.jsonl", tmp_path / "report.json"
-    result = curate([source], out, CurateOptions(shuffle=False), report)
-    assert len(result.kept) == 5
+    result = curate([source], out, CurateOptions(shuffle=False, decontaminate="humaneval"), report)
+    assert len(result.kept) == 6
     removed = [
         (item["source"], item["reason"], item["detail"]) for item in report_of(report)["removed"]
     ]
     assert removed == [
-        (f"{source}:3", "contaminated: humaneval", "HumanEval/0"),
-        (f"{source}:6", "contaminated: humaneval", "HumanEval/11"),
+        (f"{source}:3", "contaminated: human_eval_docstrings", "HumanEval/0"),
+        (f"{source}:6", "contaminated: human_eval_docstrings", "HumanEval/11"),
     ]
+    first = report_of(report)["removed"][0]
+    assert first["matched_substring"] == he0["prompt"].split('"""')[1].strip()
+    ngram = CurateOptions(shuffle=False, decontaminate="humaneval", decontaminate_method="ngram")
+    assert len(curate([source], out, ngram).kept) == 5
 
 
-def test_every_humaneval_prompt_is_caught_and_short_common_code_is_not() -> None:
+def test_every_humaneval_prompt_is_caught_and_whitelisted_code_is_not() -> None:
     problems = humaneval_problems()
-    index = ContaminationIndex.for_benchmarks(["humaneval"])
-    assert index.tasks == 164
-    caught = sum(index.match(item["prompt"]) is not None for item in problems.values())
+    index = SubstringIndex(load_benchmarks(["humaneval"]).passages)
+    caught = sum(index.match(item["prompt"], "") is not None for item in problems.values())
     assert caught == 164
-    # A short canonical solution alone is everyday code, not contamination.
-    assert index.match("def f(string):\n    return len(string)\n") is None
-
-
-def test_mbpp_says_it_is_not_available_offline(tmp_path: Path) -> None:
-    with pytest.raises(BenchmarkUnavailable, match="mbpp not available offline"):
-        load_mbpp()
-    source = write_jsonl(tmp_path / "gen.jsonl", synthetic_records(3))
-    out = tmp_path / "train.jsonl"
-    with pytest.raises(BenchmarkUnavailable, match="mbpp not available offline"):
-        curate([source], out, CurateOptions(decontaminate=("humaneval", "mbpp")))
-    assert not out.exists()
+    # Upstream's whitelist: these canonical solutions are everyday code.
+    assert index.match("def f(string):", "    return len(string)\n") is None
+    # ... but its HumanEval/28 entry never matched, so this one is contamination.
+    rank = index.match("def f(strings):", "    return ''.join(strings)\n")
+    assert rank is not None and index.passages[rank].task == "HumanEval/28"
 
 
 def test_other_formats_are_detected_combined_and_shuffled_with_a_seed(tmp_path: Path) -> None:
@@ -198,15 +198,15 @@ def test_other_formats_are_detected_combined_and_shuffled_with_a_seed(tmp_path: 
     ordered = curate(inputs, tmp_path / "a.jsonl", NO_DECON)
     assert [r.formatted() for r in ordered.kept[:4]] == [
         {"instruction": "Reverse s.", "response": "s[::-1]"},
-        {"instruction": "Add.\n1 and 2", "response": "3"},
+        {"instruction": "Add.\nInput: 1 and 2", "response": "3"},
         {"instruction": "Say hi.", "response": "hi"},
         {"instruction": "Q?", "response": "A."},
     ]
     first = read_out(tmp_path / "a.jsonl")
-    shuffled = CurateOptions(decontaminate=(), seed=7)
+    shuffled = CurateOptions(decontaminate="none", seed=7)
     curate(inputs, tmp_path / "b.jsonl", shuffled)
     curate(inputs, tmp_path / "c.jsonl", shuffled)
-    curate(inputs, tmp_path / "d.jsonl", CurateOptions(decontaminate=(), seed=8))
+    curate(inputs, tmp_path / "d.jsonl", CurateOptions(decontaminate="none", seed=8))
     b, c, d = (read_out(tmp_path / name) for name in ("b.jsonl", "c.jsonl", "d.jsonl"))
     assert b == c  # same seed, same order
     assert b != first and b != d
@@ -249,7 +249,9 @@ def test_a_file_of_the_wrong_schema_names_its_fields_and_the_needed_ones(tmp_pat
     assert "problem+solution (src-instruct)" in message and "instruction+output" in message
     evol = write_jsonl(tmp_path / "evol.jsonl", [{"instruction": "i", "output": "o"}])
     with pytest.raises(FormatError, match=r"fields instruction, output — need problem\+solution"):
-        curate([evol], tmp_path / "o.jsonl", CurateOptions(fmt="src-instruct", decontaminate=()))
+        curate(
+            [evol], tmp_path / "o.jsonl", CurateOptions(fmt="src-instruct", decontaminate="none")
+        )
     assert not (tmp_path / "o.jsonl").exists()
 
 

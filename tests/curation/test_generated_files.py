@@ -52,7 +52,10 @@ def test_a_generation_output_is_curated_and_shown_with_its_rejects(tmp_path: Pat
     accepted = write_generation(generated)
     out, report = tmp_path / "data" / "train.jsonl", tmp_path / "data" / "report.json"
     result = curate([generated], out, CurateOptions(shuffle=False), report)
-    assert [r.reason for r in result.removed] == ["duplicate problem", "contaminated: humaneval"]
+    assert [r.reason for r in result.removed] == [
+        "duplicate problem",
+        "contaminated: human_eval_docstrings",
+    ]
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert lines == [
         {
@@ -62,9 +65,17 @@ def test_a_generation_output_is_curated_and_shown_with_its_rejects(tmp_path: Pat
         for i in (0, 3)
     ]
     data = load_data_file(generated)
-    check(data)
+    check(data, CurateOptions(shuffle=False))
     assert [row.status for row in data.rows] == ["kept", "removed", "removed", "kept", REJECTED]
     assert data.rows[2].detail == "HumanEval/7"
+    assert data.benchmarks is not None and [c.name for c in data.benchmarks.checked] == [
+        "humaneval"
+    ]
+    # With curation's shuffle (the screen's default) one of the two duplicates goes.
+    check(data)
+    statuses = [row.status for row in data.rows]
+    assert statuses[2:] == ["removed", "kept", REJECTED]
+    assert sorted(statuses[:2]) == ["kept", "removed"]
     assert data.rows[4].reason == "unparseable" and data.rows[4].raw["seed"] == "s"
 
 
@@ -72,7 +83,7 @@ def test_a_formatted_file_is_shown_by_its_problem(tmp_path: Path) -> None:
     generated = tmp_path / "generated.jsonl"
     write_generation(generated)
     out = tmp_path / "train.jsonl"
-    curate([generated], out, CurateOptions(shuffle=False, decontaminate=()))
+    curate([generated], out, CurateOptions(shuffle=False, decontaminate="none"))
     data = load_data_file(out)
     assert data.format == "instruction-response"
     assert [row.title for row in data.rows] == [

@@ -42,16 +42,25 @@ def test_summary_table_report_and_exit_code(isolated: Path) -> None:
     result = magitui("preprocess", str(source), "--out", str(out), "--report", str(report))
     assert result.returncode == 0, result.stderr
     table = result.stdout
-    assert "removed: duplicate problem" in table and "removed: contaminated: humaneval" in table
+    assert "removed: duplicate problem" in table
+    assert "removed: contaminated: human_eval_docstrings" in table
     assert re.search(r"│ kept\s+│\s+58 │", table), table
     assert f"skipped {source}:62: not JSON" in result.stderr
     data = json.loads(report.read_text())
     assert data["summary"]["kept"] == 58
     assert len(out.read_text().splitlines()) == 58
     assert sorted(item["reason"] for item in data["removed"]) == [
-        "contaminated: humaneval",
+        "contaminated: human_eval_docstrings",
         "duplicate problem",
         "duplicate problem",
+    ]
+    assert data["recipe"] == {"name": "magicoder", "as_upstream": True, "deviations": []}
+    assert [item["name"] for item in data["benchmarks"]["checked"]] == ["humaneval"]
+    assert [item["name"] for item in data["benchmarks"]["not_checked"]] == [
+        "mbpp",
+        "apps",
+        "gsm8k",
+        "ds1000",
     ]
 
 
@@ -83,11 +92,19 @@ def test_bad_requests_are_one_clear_line(isolated: Path) -> None:
         (["preprocess", "nope.jsonl", "--out", "o.jsonl"], "input nope.jsonl: no such file"),
         (
             ["preprocess", str(source), "--out", "o.jsonl", "--decontaminate", "humaneval,mbpp"],
-            "mbpp not available offline",
+            "mbpp: no file given and HF_HUB_OFFLINE=1 is set — download mbpp.jsonl",
         ),
         (
-            ["preprocess", str(source), "--out", "o.jsonl", "--decontaminate", "apps"],
-            "unknown benchmark apps",
+            ["preprocess", str(source), "--out", "o.jsonl", "--decontaminate", "humaneval,foo"],
+            "--decontaminate humaneval,foo: unknown benchmark foo — use mbpp, humaneval, apps",
+        ),
+        (
+            ["preprocess", str(source), "--out", "o.jsonl", "--benchmark-file", "mbpp"],
+            "--benchmark-file mbpp: expected NAME=PATH",
+        ),
+        (
+            ["preprocess", str(source), "--out", "o.jsonl", "--benchmark-file", "mbpp=no.jsonl"],
+            "mbpp file no.jsonl: no such file — download mbpp.jsonl",
         ),
         (
             ["preprocess", str(source), "--out", "o.jsonl", "--format", "evol-instruct"],
@@ -125,12 +142,22 @@ def test_curation_runs_as_a_job_with_progress_and_a_summary(
     assert finished.state.value == "succeeded", finished.tail()
     events = read_events(finished.events_path)
     stages = {e["message"] for e in events if e["type"] == "progress"}
-    assert {"decontaminate", "exact dedupe", "write"} <= stages
+    assert {"benchmarks", "decontaminate", "exact dedupe", "write"} <= stages
     [done] = [e for e in events if e["type"] == "done"]
     assert done["kept"] == 58 and done["bad_lines"] == 1
-    assert done["removed_by_reason"] == {"duplicate problem": 2, "contaminated: humaneval": 1}
-    [warning] = [e for e in events if e["type"] == "warning"]
-    assert warning["message"].startswith(f"skipped {source}:62: not JSON")
+    assert done["removed_by_reason"] == {
+        "duplicate problem": 2,
+        "contaminated: human_eval_docstrings": 1,
+    }
+    assert done["deviations"] == [] and done["benchmarks_checked"] == {"humaneval": 325}
+    assert sorted(done["benchmarks_not_checked"]) == ["apps", "ds1000", "gsm8k", "mbpp"]
+    logs = [e["message"] for e in events if e["type"] == "log"]
+    assert logs[0] == "recipe: magicoder, as upstream (no deviation options)"
+    assert logs[1].startswith("checked humaneval: human_eval_docstrings 164")
+    warnings = [e for e in events if e["type"] == "warning"]
+    assert [w["benchmark"] for w in warnings[:4]] == ["mbpp", "apps", "gsm8k", "ds1000"]
+    assert all("--benchmark-file" in w["fix"] for w in warnings[:4])
+    assert warnings[4]["message"].startswith(f"skipped {source}:62: not JSON")
 
 
 def test_preprocess_never_loads_the_ui_or_training_libraries(isolated: Path) -> None:
@@ -169,9 +196,9 @@ def test_a_failing_curation_job_says_why_in_its_events(jobs: JobManager, tmp_pat
     finished = jobs.get(job.id)
     assert finished.state.value == "failed"
     errors = [e["message"] for e in read_events(finished.events_path) if e["type"] == "error"]
-    assert any("mbpp not available offline" in message for message in errors)
+    assert any("mbpp: no file given" in message for message in errors)
     assert not out.exists()
     # `magitui jobs` says why it failed, without opening the job.
     listing = magitui("jobs").stdout
     (row,) = [line for line in listing.splitlines() if line.startswith(job.id)]
-    assert "failed" in row and "mbpp not available offline" in row
+    assert "failed" in row and "mbpp: no file given" in row

@@ -23,11 +23,9 @@ from tests.generation.teacher_server import Script, TeacherServer
 
 pytestmark = pytest.mark.slow
 
-# A HumanEval/0 docstring line: samples quoting it must not reach training.
-CONTAMINATED = (
-    "Check if in given list of numbers, are any two numbers closer to each other than "
-    "given threshold."
-)
+# HumanEval/7's whole canonical solution (upstream's search matches whole passages): samples
+# quoting it must not reach training.
+CONTAMINATED = "return [x for x in strings if substring in x]"
 
 
 def magitui(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -99,7 +97,7 @@ def test_generate_preprocess_train_serve_chat(isolated: Path, tiny_model: Path) 
     train_rows = read_jsonl(run / "data" / "train.jsonl")
     report = json.loads((run / "data" / "report.json").read_text())
     reasons = json.dumps(report)
-    assert "HumanEval/0" in reasons, "the contaminated samples were not removed"
+    assert "HumanEval/7" in reasons, "the contaminated samples were not removed"
     assert train_rows and all(CONTAMINATED not in r["instruction"] for r in train_rows)
     assert all(
         r["instruction"].startswith("Write a solution to the following coding problem:\n")
