@@ -31,6 +31,7 @@ from magitui_core.durations import compact_duration
 from magitui_core.generation.output import (
     REJECT_REASONS,
     GenerationOutput,
+    OutputFull,
     ResumeState,
 )
 from magitui_core.generation.seeds import DEFAULT_TEXT_COLUMN, Seed, SeedSource, open_seed_source
@@ -557,7 +558,15 @@ class GenerationJob:
         self._record(record, True)
 
     def _record(self, record: dict[str, Any], accepted: bool) -> None:
-        self.output.write(record, accepted)
+        if self.fatal is not None:
+            return  # after a failed write nothing more is written: the rerun asks again
+        try:
+            self.output.write(record, accepted)
+        except OutputFull as exc:
+            # Stop at the first failed write: no more requests (answers that cannot be kept
+            # would be paid for and thrown away); in-flight ones are cancelled by dispatch.
+            self.fatal = str(exc.strerror)
+            return
         self.session_done += 1
         if accepted:
             self.range_accepted += 1

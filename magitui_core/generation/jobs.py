@@ -12,9 +12,11 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from magitui_core.generation.output import OutputError
 from magitui_core.generation.seeds import open_seed_source
 from magitui_core.generation.settings import PAUSE_MARKER, GenerationSettings
 from magitui_core.jobs.events import EventReader
+from magitui_core.jobs.locks import OutputLocked, ensure_free
 from magitui_core.jobs.manager import JobInfo, JobManager
 from magitui_core.workspace import GENERATED_NAME
 
@@ -34,6 +36,10 @@ def start_generation_job(
     """Start ``python -m magitui_core.generation.engine ...``; the API key reaches it through the
     environment it inherits (or the stored credential), never through its arguments."""
     settings.validate()
+    try:
+        ensure_free(settings.out)  # a second writer would duplicate every index
+    except OutputLocked as exc:
+        raise OutputError(str(exc)) from None
     if not settings.seeds.startswith("hf:"):
         # A missing or empty local source is refused here, in one line, rather than as a
         # job that fails at once (a hub source is checked by the job: it needs the network).

@@ -9,6 +9,8 @@ fingerprint, so a rerun with other settings cannot silently mix two datasets.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from magitui_core.atomic import read_json, write_json_atomic
+from magitui_core.jobs.locks import OutputLock, OutputLocked
 
 REJECT_REASONS = (
     "unparseable",  # no [Problem Description] / [Solution] sections in order
@@ -34,6 +37,10 @@ RETRYABLE_REASONS = frozenset({"request-failed"})
 
 class OutputError(ValueError):
     """Output files that cannot be used as they are; the message says how to go on."""
+
+
+class OutputFull(OSError):
+    """A write failed (disk full, quota): what is on disk is whole; the message says so."""
 
 
 def sibling(out: Path, suffix: str) -> Path:
@@ -148,12 +155,21 @@ class GenerationOutput:
         self.settings_path = sibling(out, ".settings.json")
         self._fds: dict[Path, int] = {}
         self.state = ResumeState()
+        self.lock = OutputLock(out)
 
     def open(self, settings: dict[str, Any], force: bool = False) -> ResumeState:
-        """Check the settings against the files' own, repair them, and read what is done."""
+        """Take the output's lock, check the settings against the files' own, repair them,
+        and read what is done."""
         try:
+            self.lock.acquire()
             return self._open(settings, force)
+        except OutputLocked as exc:
+            raise OutputError(str(exc)) from None
+        except OutputError:
+            self.lock.release()
+            raise
         except OSError as exc:
+            self.lock.release()
             raise OutputError(
                 f"cannot use output {self.accepted_path}: {exc.strerror or exc} — choose another "
                 "--out (a writable folder)"
@@ -228,14 +244,45 @@ class GenerationOutput:
         if index in self.state.done:
             return  # exactly once, even if a caller slips
         line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
-        fd = self._fds[self.accepted_path if accepted else self.rejected_path]
+        path = self.accepted_path if accepted else self.rejected_path
+        fd = self._fds[path]
         data = line.encode("utf-8")
-        written = os.write(fd, data)
-        while written < len(data):  # regular files write whole, but never assume
-            written += os.write(fd, data[written:])
+        size = os.fstat(fd).st_size
+        try:
+            written = os.write(fd, data)
+            while written < len(data):  # regular files write whole, but never assume
+                written += os.write(fd, data[written:])
+        except OSError as exc:
+            # A line cut short would be a torn tail: cut it now, so the file stays whole
+            # lines (the index is simply asked again on the rerun).
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)
+            raise OutputFull(exc.errno, full_message(path, exc)) from None
         self.state.note(index, accepted, "" if accepted else str(record["reason"]))
 
     def close(self) -> None:
         for fd in self._fds.values():
-            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.close(fd)
         self._fds.clear()
+        self.lock.release()
+
+
+def full_message(path: Path, exc: OSError) -> str:
+    """One line for a write that failed: which file, how much room is left, what to do."""
+    try:
+        stats = os.statvfs(path.parent)
+        free = f"{stats.f_bavail * stats.f_frsize:,} bytes free on {mount_point(path.parent)}"
+    except OSError:
+        free = "free space unknown"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"disk full writing {path}: {free} — free space and rerun the same command"
+    problem = exc.strerror or str(exc)
+    return f"cannot write {path}: {problem} ({free}) — fix it and rerun the same command"
+
+
+def mount_point(path: Path) -> Path:
+    path = path.resolve()
+    while not os.path.ismount(path) and path.parent != path:
+        path = path.parent
+    return path

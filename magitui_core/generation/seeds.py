@@ -269,7 +269,14 @@ class DocumentSeeds:
         table = SnippetTable(folder / TABLE_FOLDER, identity)
         if not table.load():
             first = itertools.islice(self.documents(), self.max_considered)
-            table.build(first, self.seed, self.chunk_size, progress)
+            try:
+                table.build(first, self.seed, self.chunk_size, progress)
+            except OSError as exc:
+                raise SeedError(
+                    f"cannot keep the seed snippets in {table.path.parent}: "
+                    f"{exc.strerror or exc} — free space there (or choose another --out) and "
+                    "rerun the same command"
+                ) from None
         if not len(table):
             raise SeedError(f"{self.description} has no documents — give it records with code")
         self.table = table
