@@ -38,6 +38,7 @@ from magitui_core.curation.benchmarks import (
 from magitui_core.curation.decontaminate import METHODS, Matcher, build_matcher, contaminated
 from magitui_core.curation.formats import AUTO, FORMATS, FormatError, Record
 from magitui_core.curation.jsonl_io import BadLine, count_lines, read_jsonl, write_jsonl_atomic
+from magitui_core.jobs.locks import OutputLock, OutputLocked
 
 EMPTY_PROBLEM = "empty problem"
 EMPTY_SOLUTION = "empty solution"
@@ -494,6 +495,27 @@ def curate(
     options = options or CurateOptions()
     options.check()
     _refuse_overlaps(inputs, out, report_path)
+    lock = OutputLock(out)
+    try:
+        lock.acquire()  # two curations writing one file: the later rename would win silently
+    except OutputLocked as exc:
+        raise CurationError(str(exc)) from None
+    except OSError as exc:
+        raise CurationError(f"--out {out}: cannot write ({exc.strerror})") from None
+    try:
+        return _curate_locked(inputs, out, options, report_path, progress, announce)
+    finally:
+        lock.release()
+
+
+def _curate_locked(
+    inputs: Sequence[Path],
+    out: Path,
+    options: CurateOptions,
+    report_path: Path | None,
+    progress: Progress | None,
+    announce: Callable[[BenchmarkSet], None] | None,
+) -> CurationResult:
     started = time.perf_counter()
     # Benchmarks first: one that was asked for and cannot be loaded fails before any reading.
     decontamination = load_decontamination(options, progress) if options.benchmarks()[0] else None

@@ -202,3 +202,21 @@ def test_a_failing_curation_job_says_why_in_its_events(jobs: JobManager, tmp_pat
     listing = magitui("jobs").stdout
     (row,) = [line for line in listing.splitlines() if line.startswith(job.id)]
     assert "failed" in row and "mbpp: no file given" in row
+
+
+def test_a_second_curation_of_the_same_output_is_refused(isolated: Path) -> None:
+    """While another process writes train.jsonl, a curation into it is refused in one line
+    naming the holder, and the file is left as it was."""
+    from magitui_core.jobs.locks import OutputLock
+
+    source = generated_file(isolated / "gen.jsonl")
+    out = isolated / "train.jsonl"
+    out.write_text('{"instruction": "kept", "response": "as it was"}\n')
+    with OutputLock(out):
+        refused = magitui("preprocess", str(source), "--out", str(out))
+    assert refused.returncode == 1
+    assert (
+        f"another magitui is writing {out}" in refused.stderr and "Traceback" not in refused.stderr
+    )
+    assert out.read_text() == '{"instruction": "kept", "response": "as it was"}\n'
+    assert magitui("preprocess", str(source), "--out", str(out)).returncode == 0
