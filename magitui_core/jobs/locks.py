@@ -2,10 +2,12 @@
 
 The kernel drops the lock when its holder exits, however it exits (kill -9 included), so a
 crash never leaves a stale lock behind, and a job whose supervisor died keeps its output locked
-for exactly as long as the process that writes it lives. The lock file also says who holds it
-(pid, job id, host, since when, command), so a refused writer can name the holder and say how to
-stop it. flock is advisory and local: a workspace on a network file system shared between hosts
-is only protected against writers on the same host.
+for exactly as long as the process that writes it lives. A clean release deletes the lock file
+(while still holding it; a writer that locked the deleted file notices and tries again), so no
+litter is left beside the data; after a crash the empty file stays and is simply reused. The
+lock file also says who holds it (pid, job id, host, since when, command), so a refused writer
+can name the holder and say how to stop it. flock is advisory and local: a workspace on a
+network file system shared between hosts is only protected against writers on the same host.
 """
 
 from __future__ import annotations
@@ -59,16 +61,20 @@ class OutputLock:
 
     def acquire(self) -> OutputLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _read_holder(fd)
-            os.close(fd)
-            raise OutputLocked(describe_holder(holder, self.target)) from None
-        except BaseException:
-            os.close(fd)
-            raise
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _read_holder(fd)
+                os.close(fd)
+                raise OutputLocked(describe_holder(holder, self.target)) from None
+            except BaseException:
+                os.close(fd)
+                raise
+            if _same_file(fd, self.path):
+                break
+            os.close(fd)  # the holder released and deleted it meanwhile: lock the new one
         holder = {
             "pid": os.getpid(),
             "job_id": os.environ.get(JOB_ID_ENV),
@@ -87,10 +93,9 @@ class OutputLock:
     def release(self) -> None:
         if self._fd is not None:
             fd, self._fd = self._fd, None
-            # Not unlinked: a writer that opened the old file could then lock a file nobody
-            # else sees. The empty lock file is the price of that.
             with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)
+                if _same_file(fd, self.path):
+                    self.path.unlink()  # still locked: nobody can take it half-deleted
             os.close(fd)  # closing the last descriptor releases the flock
 
     @property
@@ -133,6 +138,13 @@ def ensure_free(target: Path) -> None:
     holder = holder_of(target)
     if holder is not None:
         raise OutputLocked(describe_holder(holder, target))
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.fstat(fd).st_ino == os.stat(path).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def _read_holder(fd: int) -> dict[str, Any]:

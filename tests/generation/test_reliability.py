@@ -50,9 +50,11 @@ def test_the_lock_names_its_holder_and_dies_with_it(tmp_path: Path) -> None:
             OutputLock(target).acquire()
         holder.send_signal(signal.SIGKILL)  # no clean-up at all: the kernel drops the lock
         holder.wait()
+        assert (tmp_path / ".gen.jsonl.lock").exists()  # left by the crash, reused now
         with OutputLock(target) as lock:
             assert lock.held
         assert holder_of(target) is None
+        assert not (tmp_path / ".gen.jsonl.lock").exists()  # a clean release leaves nothing
     finally:
         with contextlib.suppress(ProcessLookupError):
             holder.kill()
