@@ -10,9 +10,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from typing import Any
 import tomlkit
 
 from magitui_core.atomic import write_text_atomic
+from magitui_core.disk_space import write_failed
 
 RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 RUN_FILE = "run.toml"
@@ -80,10 +83,10 @@ class Workspace:
         return self.runs_dir / validate_run_name(name)
 
     def job_dirs(self) -> list[Path]:
-        """Every job folder: the workspace's own and each run's."""
+        """Every job folder: the workspace's own and each run's (not ones being made)."""
         dirs = [p for p in self.jobs_dir.glob("*") if p.is_dir()]
         dirs += [p for p in self.runs_dir.glob("*/jobs/*") if p.is_dir()]
-        return dirs
+        return [d for d in dirs if not d.name.startswith(".")]
 
     def list_runs(self) -> list[RunInfo]:
         runs = []
@@ -105,18 +108,26 @@ class Workspace:
         """Create runs/<name>/ with its folders and a snapshot of the settings in force."""
         path = self.run_path(name)
         if path.exists():
+            if not (path / RUN_FILE).exists():
+                raise WorkspaceError(
+                    f"{path} is a half-made run (no {RUN_FILE}) — remove it first: "
+                    f"magitui runs delete {name}"
+                )
             raise WorkspaceError(f"a run named {name!r} already exists at {path}")
         self.ensure()
-        path.mkdir()
-        for sub in RUN_SUBDIRS:
-            (path / sub).mkdir()
         document = tomlkit.document()
         document.add(tomlkit.comment("magitui run: settings in force when the run was created."))
         document["name"] = name
         document["created_at"] = time.time() if created_at is None else created_at
         if snapshot:
             document["config"] = _tomlable(snapshot)
-        write_text_atomic(path / RUN_FILE, tomlkit.dumps(document))
+
+        def fill(folder: Path) -> None:
+            for sub in RUN_SUBDIRS:
+                (folder / sub).mkdir()
+            write_text_atomic(folder / RUN_FILE, tomlkit.dumps(document))
+
+        make_folder(path, fill, "creating run")
         return self._info(path)
 
     def rename_run(self, old: str, new: str, live_job_ids: list[str] | None = None) -> RunInfo:
@@ -145,6 +156,25 @@ class Workspace:
             pass
         jobs = sum(1 for p in (path / "jobs").glob("*") if p.is_dir())
         return RunInfo(name=path.name, path=path, created_at=created, job_count=jobs)
+
+
+def make_folder(path: Path, fill: Callable[[Path], None], doing: str) -> None:
+    """Make ``path`` whole or not at all: filled under a hidden temporary name, then renamed.
+
+    A full disk (or any failure) leaves nothing behind that could block the name or show up
+    half-made in a list; the error says where, how much room is left and what to do.
+    """
+    partial = path.parent / f".{path.name}.partial-{os.getpid()}"
+    try:
+        partial.mkdir(parents=True)
+        fill(partial)
+        os.rename(partial, path)
+    except OSError as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise WorkspaceError(write_failed(path, exc, doing, then="try again")) from None
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
 
 
 def _refuse_if_live(name: str, action: str, live_job_ids: list[str] | None) -> None:

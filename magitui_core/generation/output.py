@@ -10,7 +10,6 @@ fingerprint, so a rerun with other settings cannot silently mix two datasets.
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import json
 import os
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from magitui_core.atomic import read_json, write_json_atomic
+from magitui_core.disk_space import write_failed
 from magitui_core.jobs.locks import OutputLock, OutputLocked
 
 REJECT_REASONS = (
@@ -257,7 +257,7 @@ class GenerationOutput:
             # lines (the index is simply asked again on the rerun).
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, size)
-            raise OutputFull(exc.errno, full_message(path, exc)) from None
+            raise OutputFull(exc.errno, write_failed(path, exc)) from None
         self.state.note(index, accepted, "" if accepted else str(record["reason"]))
 
     def close(self) -> None:
@@ -266,23 +266,3 @@ class GenerationOutput:
                 os.close(fd)
         self._fds.clear()
         self.lock.release()
-
-
-def full_message(path: Path, exc: OSError) -> str:
-    """One line for a write that failed: which file, how much room is left, what to do."""
-    try:
-        stats = os.statvfs(path.parent)
-        free = f"{stats.f_bavail * stats.f_frsize:,} bytes free on {mount_point(path.parent)}"
-    except OSError:
-        free = "free space unknown"
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"disk full writing {path}: {free} — free space and rerun the same command"
-    problem = exc.strerror or str(exc)
-    return f"cannot write {path}: {problem} ({free}) — fix it and rerun the same command"
-
-
-def mount_point(path: Path) -> Path:
-    path = path.resolve()
-    while not os.path.ismount(path) and path.parent != path:
-        path = path.parent
-    return path

@@ -44,7 +44,7 @@ class EventWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
 
     @classmethod
     def for_current_job(cls) -> EventWriter | None:
@@ -55,6 +55,9 @@ class EventWriter:
     def emit(self, type: str, **fields: Any) -> dict[str, Any]:
         event = make_event(type, **fields)
         line = json.dumps(event, default=str, separators=(",", ":")) + "\n"
+        size = os.fstat(self._fd).st_size
+        if size and os.pread(self._fd, 1, size - 1) != b"\n":
+            line = "\n" + line  # after a line torn by a killed writer: start a line of our own
         os.write(self._fd, line.encode("utf-8"))
         return event
 

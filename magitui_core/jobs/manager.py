@@ -33,7 +33,7 @@ from magitui_core.jobs.status import (
 )
 from magitui_core.jobs.supervisor import group_members, wait_group_empty
 from magitui_core.jobs.tail import last_lines
-from magitui_core.workspace import Workspace, WorkspaceError
+from magitui_core.workspace import Workspace, WorkspaceError, make_folder
 
 START_TIMEOUT = 15.0  # a supervisor that has not reported by then is reported as crashed
 KILL_WAIT = 5.0
@@ -135,6 +135,16 @@ class JobManager:
 
     def get(self, job_id: str) -> JobInfo:
         """A job by id or unique id prefix."""
+        job_dir = self._find(job_id)
+        try:
+            return observe(job_dir)
+        except (OSError, ValueError) as exc:
+            raise JobError(
+                f"job {job_dir.name}: status.json is unreadable ({exc}) — a half-made job "
+                f"folder; remove it: magitui jobs rm {job_dir.name}"
+            ) from None
+
+    def _find(self, job_id: str) -> Path:
         dirs = self.workspace.job_dirs()
         exact = [d for d in dirs if d.name == job_id]
         matches = exact or [d for d in dirs if d.name.startswith(job_id)]
@@ -143,10 +153,7 @@ class JobManager:
         if len(matches) > 1:
             names = ", ".join(sorted(d.name for d in matches)[:8])
             raise JobError(f"job id {job_id!r} is ambiguous: {names} — give more of it")
-        try:
-            return observe(matches[0])
-        except (OSError, ValueError) as exc:
-            raise JobError(f"job {matches[0].name}: status.json is unreadable ({exc})") from None
+        return matches[0]
 
     def live_in_run(self, run: str) -> list[str]:
         return [j.id for j in self.list_jobs() if j.status.run == run and j.is_live]
@@ -176,7 +183,6 @@ class JobManager:
         label = name or command[0]
         job_id = f"{_slug(label)}-{secrets.token_hex(3)}"
         job_dir = parent / job_id
-        job_dir.mkdir(parents=True)
         status = JobStatus(
             id=job_id,
             name=label,
@@ -187,8 +193,15 @@ class JobManager:
             host=this_host(),
             created_at=now(),
         )
-        status.write(job_dir)
-        (job_dir / OUTPUT_FILE).touch()
+
+        def fill(folder: Path) -> None:
+            status.write(folder)
+            (folder / OUTPUT_FILE).touch()
+
+        try:
+            make_folder(job_dir, fill, "creating job")
+        except WorkspaceError as exc:
+            raise JobError(str(exc)) from None
 
         defaults = {k: v for k, v in self.env_defaults.items() if not os.environ.get(k)}
         child_env = {**os.environ, **defaults, **job_environment(), **(env or {})}
@@ -260,13 +273,17 @@ class JobManager:
         ).write(info.dir)
 
     def remove(self, job_id: str) -> None:
-        """Delete a finished job's folder."""
-        info = self.get(job_id)
-        if info.is_live:
-            raise JobError(f"job {info.id} is {info.state.value} — stop it first")
+        """Delete a finished job's folder (or a half-made one, which never ran)."""
         import shutil
 
-        shutil.rmtree(info.dir)
+        job_dir = self._find(job_id)
+        try:
+            info: JobInfo | None = observe(job_dir)
+        except (OSError, ValueError):
+            info = None  # no readable status: a folder whose making was cut short
+        if info is not None and info.is_live:
+            raise JobError(f"job {info.id} is {info.state.value} — stop it first")
+        shutil.rmtree(job_dir)
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

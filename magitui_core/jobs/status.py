@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import json
+import os
 import socket
 import time
 from enum import Enum
@@ -10,12 +13,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from magitui_core.atomic import read_json, write_json_atomic
+from magitui_core.atomic import read_json, write_text_atomic
 
 STATUS_FILE = "status.json"
 EVENTS_FILE = "events.jsonl"
 OUTPUT_FILE = "output.log"
 STOP_MARKER = "stop-requested"
+
+
+STATUS_RESERVE = 4096  # bytes status.json always occupies (see JobStatus.write)
 
 
 class JobState(str, Enum):
@@ -61,7 +67,31 @@ class JobStatus(BaseModel):
         return cls.model_validate(read_json(job_dir / STATUS_FILE))
 
     def write(self, job_dir: Path) -> None:
-        write_json_atomic(job_dir / STATUS_FILE, self.model_dump(mode="json"))
+        data = json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+        try:
+            # Padded with blanks (which JSON ignores) to a fixed size: the file then always
+            # owns the blocks a later status needs, even on a disk that has filled meanwhile.
+            write_text_atomic(job_dir / STATUS_FILE, data.ljust(STATUS_RESERVE))
+        except OSError:
+            if not (job_dir / STATUS_FILE).exists():
+                raise  # a new job: nothing to rewrite, and its making fails as a whole
+            # A full disk has no room for the temporary copy: rewrite the file in place, so
+            # the job still records how it ended rather than looking crashed.
+            self._write_in_place(job_dir / STATUS_FILE)
+
+    def _write_in_place(self, path: Path) -> None:
+        fields = self.model_dump(mode="json")
+        with path.open("r+b") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            data = json.dumps(fields, separators=(",", ":")).encode()
+            while len(data) > size and fields.get("error"):  # the reason, shortened, fits
+                fields["error"] = fields["error"][: -max(1, len(data) - size)]
+                data = json.dumps(fields, separators=(",", ":")).encode()
+            if len(data) > size:
+                raise OSError(errno.ENOSPC, f"no room to record the job's status in {path}")
+            handle.write(data + b" " * (size - len(data)))
+            handle.flush()
+            os.fsync(handle.fileno())
 
     def updated(self, **changes: Any) -> JobStatus:
         return self.model_copy(update=changes)

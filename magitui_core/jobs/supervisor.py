@@ -22,6 +22,7 @@ from typing import Any
 import psutil
 
 from magitui_core.credentials import StreamRedactor, redact_argv
+from magitui_core.disk_space import write_failed
 from magitui_core.jobs.events import JOB_DIR_ENV, EventWriter, last_error_message
 from magitui_core.jobs.status import (
     EVENTS_FILE,
@@ -73,27 +74,40 @@ def _end_stragglers(pgid: int) -> None:
             proc.kill()
 
 
-def copy_redacted(child: subprocess.Popen[bytes], fd: int, log: Any, pgid: int) -> None:
-    """Copy the job's output to its log, secrets scrubbed, until every writer has closed it.
+def copy_redacted(child: subprocess.Popen[bytes], fd: int, log: Any, pgid: int) -> OSError | None:
+    """Copy the job's output to its log, secrets scrubbed, until every writer has closed it;
+    the error that stopped the copy (a full disk), if one did.
 
     When the command ends, what it left running in its group is ended too: such a process
-    could hold the pipe open (and the job unfinished) forever.
+    could hold the pipe open (and the job unfinished) forever. After a failed write the pipe
+    is still drained, so the job never blocks on output nobody reads.
     """
     redactor = StreamRedactor()
     ended = False
+    failed: OSError | None = None
+
+    def write(data: bytes) -> None:
+        nonlocal failed
+        if failed is None and data:
+            try:
+                log.write(data)
+            except OSError as exc:
+                failed = exc
+
     while True:
         ready, _, _ = select.select([fd], [], [], IDLE_FLUSH)
         if ready:
             data = os.read(fd, 65536)
             if not data:
                 break
-            log.write(redactor.feed(data))
+            write(redactor.feed(data))
         else:
-            log.write(redactor.flush())  # a quiet job: show what it printed, even a partial line
+            write(redactor.flush())  # a quiet job: show what it printed, even a partial line
         if not ended and child.poll() is not None:
             ended = True
             _end_stragglers(pgid)
-    log.write(redactor.flush())
+    write(redactor.flush())
+    return failed
 
 
 def supervise(job_dir: Path, command: list[str]) -> int:
@@ -135,8 +149,9 @@ def supervise(job_dir: Path, command: list[str]) -> int:
             if isinstance(exc, FileNotFoundError):
                 reason = "command not found"
             message = f"cannot start {command[0]!r}: {reason}"
-            log.write(f"magitui: {message}\n".encode())
-            events.emit("error", message=message)
+            with contextlib.suppress(OSError):
+                log.write(f"magitui: {message}\n".encode())
+                events.emit("error", message=message)
             status.updated(
                 state=JobState.FAILED, error=message, ended_at=now(), exit_code=127, pid=os.getpid()
             ).write(job_dir)
@@ -152,10 +167,11 @@ def supervise(job_dir: Path, command: list[str]) -> int:
             child_pid=child.pid,
         )
         status.write(job_dir)
-        events.emit("started", pid=child.pid, command=redact_argv(command))
+        with contextlib.suppress(OSError):  # a full disk loses the event, not the job
+            events.emit("started", pid=child.pid, command=redact_argv(command))
 
         assert child.stdout is not None
-        copy_redacted(child, child.stdout.fileno(), log, pgid)
+        lost = copy_redacted(child, child.stdout.fileno(), log, pgid)
         returncode = child.wait()
         _end_stragglers(pgid)
 
@@ -171,6 +187,10 @@ def supervise(job_dir: Path, command: list[str]) -> int:
     # The job's own last word on why it failed, so every job list can show it without
     # reading events.
     error = last_error_message(job_dir / EVENTS_FILE) if state is JobState.FAILED else None
+    if lost is not None:
+        # Said first: a job that failed on a full disk usually says so less clearly itself.
+        note = write_failed(job_dir / OUTPUT_FILE, lost, then="look at what filled it")
+        error = f"{note}; output after that was lost" + (f" ({error})" if error else "")
     status.updated(
         state=state,
         ended_at=ended,
@@ -179,7 +199,8 @@ def supervise(job_dir: Path, command: list[str]) -> int:
         stop_requested_at=_marker_time(marker),
         error=error or status.error,
     ).write(job_dir)
-    events.emit("exited", state=state.value, exit_code=returncode, signal=sig)
+    with contextlib.suppress(OSError):  # the status above is what counts; events may be lost
+        events.emit("exited", state=state.value, exit_code=returncode, signal=sig)
     events.close()
     return 0
 
