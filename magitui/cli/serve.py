@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from magitui.cli.base import CliContext, friendly_errors, pass_ctx
@@ -80,12 +78,16 @@ def serve(
         start_local_teacher,
         wait_until_ready,
     )
+    from magitui_core.model_source import ModelSourceError, model_source
 
-    local = Path(model).expanduser()
-    if local.exists() and not (local / "config.json").is_file():
+    try:
+        source = model_source(model)
+    except ModelSourceError as exc:
+        raise click.ClickException(str(exc)) from None
+    if source.folder is not None and not (source.folder / "config.json").is_file():
         raise click.ClickException(
-            f"{local} has no config.json — give a model folder (a run's checkpoints/final, "
-            "a checkpoint-N folder) or a model id from the Hugging Face cache"
+            f"{source.folder} has no config.json — give a model folder (a run's "
+            "checkpoints/final, a checkpoint-N folder) or a model id from the Hugging Face cache"
         )
     jobs = ctx.get().jobs
     for warning in gpu_warnings(model, jobs):
