@@ -70,8 +70,20 @@ class JobInfo:
 
     def duration(self, at: float | None = None) -> float | None:
         start = self.status.started_at or self.status.created_at
-        end = self.status.ended_at or (at if at is not None else time.time())
+        end = self.status.ended_at
+        if end is None and self.state is JobState.CRASHED:
+            end = self.last_sign_of_life()  # not "now": a dead job does not keep running
+        if end is None:
+            end = at if at is not None else time.time()
         return max(0.0, end - start)
+
+    def last_sign_of_life(self) -> float:
+        """When the job last wrote anything (its status, an event or a line of output)."""
+        times = [self.status.started_at or self.status.created_at]
+        for path in (self.dir / STATUS_FILE, self.events_path, self.output_path):
+            with contextlib.suppress(OSError):
+                times.append(path.stat().st_mtime)
+        return max(times)
 
     def tail(self, count: int = 20) -> list[str]:
         return last_lines(self.output_path, count)
@@ -250,7 +262,9 @@ class JobManager:
             return self.get(info.id)
         (info.dir / STOP_MARKER).write_text(f"{now()} stop\n")
         _signal_group(pgid, signal.SIGTERM)
+        ended_by = "SIGTERM"
         if not wait_group_empty(pgid, grace):
+            ended_by = "SIGKILL"
             _signal_group(pgid, signal.SIGKILL)
             if not wait_group_empty(pgid, KILL_WAIT):
                 left = ", ".join(str(p.pid) for p in group_members(pgid))
@@ -258,12 +272,19 @@ class JobManager:
         after = self.get(info.id)
         if not after.status.state.is_final:
             state = JobState.STOPPED if info.state is not JobState.CRASHED else JobState.CRASHED
-            self._finalise(after, state, "SIGKILL")
+            self._finalise(after, state, ended_by)
         return self.get(info.id)
 
     def _finalise(self, info: JobInfo, state: JobState, sig: str | None) -> None:
         """Record an end the supervisor could not record itself (it was killed or lost)."""
-        note = f"killed with {sig} after the grace period" if sig else info.note
+        if sig == "SIGKILL":
+            note = "killed with SIGKILL after the grace period"
+        elif sig:
+            note = f"stopped with {sig}"
+        else:
+            note = info.note
+        if info.state is JobState.CRASHED and sig:
+            note = f"{info.note}; {note}" if info.note else note
         info.status.updated(
             state=state,
             ended_at=info.status.ended_at or now(),

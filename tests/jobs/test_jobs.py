@@ -158,10 +158,18 @@ def test_supervisor_killed_alone_leaves_a_crashed_job_that_stop_cleans_up(
     os.kill(job.status.pid, signal.SIGKILL)
     crashed = wait_for(lambda: (j := jobs.get(job.id)).state is JobState.CRASHED and j)
     assert f"command pid {job.status.child_pid} still running" in crashed.note
+    # A crashed job's duration ends at its last sign of life, not at "now".
+    first = crashed.duration()
+    time.sleep(1.2)
+    assert jobs.get(job.id).duration() == first
     after = jobs.stop(job.id, grace=2)
     assert after.state is JobState.CRASHED
     assert group_members(job.status.pgid) == []
     assert JobStatus.read(after.dir).state is JobState.CRASHED  # now recorded for good
+    # sleep ends at SIGTERM: the record says so, not "killed with SIGKILL".
+    assert after.status.signal == "SIGTERM"
+    assert after.status.error is not None and "stopped with SIGTERM" in after.status.error
+    assert "SIGKILL" not in after.status.error
 
 
 def test_sigterm_to_the_supervisor_alone_stops_the_job(jobs: JobManager) -> None:
