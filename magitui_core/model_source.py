@@ -32,6 +32,11 @@ def looks_like_path(text: str) -> bool:
     return text.startswith(("/", "~", "./", "../")) or text in {".", ".."} or text.count("/") > 1
 
 
+def is_hub_id(text: str) -> bool:
+    """Whether ``text`` is a well-formed Hugging Face repo id ([org/]name)."""
+    return bool(_HUB_ID.fullmatch(text)) and "--" not in text and ".." not in text
+
+
 def model_source(text: str, what: str = "model") -> ModelSource:
     value = text.strip()
     if not value:
@@ -50,7 +55,7 @@ def model_source(text: str, what: str = "model") -> ModelSource:
             f"{what} folder {value} does not exist — check the path, or give a Hugging Face id "
             f"like {EXAMPLE_ID}"
         )
-    if not _HUB_ID.fullmatch(value) or "--" in value or ".." in value:
+    if not is_hub_id(value):
         raise ModelSourceError(
             f"{what} {value!r} is neither an existing folder nor a Hugging Face id — give a "
             f"folder, or an id like {EXAMPLE_ID}"

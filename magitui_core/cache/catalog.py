@@ -19,6 +19,7 @@ from typing import Any
 from magitui_core.cache.extras import ExtraEntry, ExtraRoot, scan_extras, tree_usage
 from magitui_core.cache.hub_scan import HubRepo, HubRevision, HubScan, Progress, no_progress
 from magitui_core.cache.hub_scan import scan_hub_cache as scan_hub_cache
+from magitui_core.model_source import is_hub_id, looks_like_path
 
 HEX_RE = re.compile(r"^[0-9a-f]{7,64}$")
 
@@ -250,7 +251,9 @@ def resolve_targets(scan: CacheScan, targets: Iterable[str]) -> Selection:
                     "— give more of the hash"
                 )
         hint = ""
-        if "/" in target and not target.startswith(("model/", "dataset/", "space/")):
+        if looks_like_path(target):
+            hint = " (a path: give a cache entry like model/ORG/NAME or a revision hash)"
+        elif is_hub_id(target) and "/" in target:
             hint = f" (did you mean model/{target}?)"
         raise CacheError(
             f"no cache entry {target!r} in {scan.hub.cache_dir}{hint} — "

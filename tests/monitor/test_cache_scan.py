@@ -156,6 +156,10 @@ def test_resolve_targets(layout: Layout) -> None:
         resolve_targets(scan, ["org/alpha"])
     with pytest.raises(CacheError, match="no cache entry 'deadbeef0'"):
         resolve_targets(scan, ["deadbeef0"])
+    # A path is no cache entry, and nothing suggests turning it into one.
+    for path in ("../../etc", "/etc/passwd"):
+        with pytest.raises(CacheError, match=r"\(a path: give a cache entry like model/ORG/NAME"):
+            resolve_targets(scan, [path])
 
 
 def test_sorting(tmp_path: Path) -> None:
