@@ -2,15 +2,18 @@
 `magitui train` (the launch path users get: preflight, a detached job running
 `magitui_core.training.sft`, its events), on an OSS-Instruct-like length distribution.
 
-Cases:
-  original  random batches padded to their longest row (the original Magicoder collation)
-  default   length-grouped batches (magitui's default)
-  packed    --packing: each batch end to end in one row, no padding
+Cases (each step is one batch: --global-batch equals the per-device batch, no accumulation):
+  original  the recipe's random batches padded to their longest row (--packing off); magitui's
+            default where flash-attn is not installed
+  grouped   --sampling group_by_length --packing off: little padding, other batches
+  packed    --packing on: the recipe's random batches end to end in one row, no padding;
+            magitui's default with flash attention
   zero3     the default under DeepSpeed ZeRO-3 with optimizer and parameters offloaded to CPU
+            (Adafactor cannot run there: magitui trains adamw_torch and says so)
 
 For each: real (non-padding) tokens/s after warm-up, padded share, real tokens per batch and
 peak GPU memory allocated by rank 0.
-    python benchmarks/train_gpu.py [--steps 40] [--cases original,default,packed,zero3]
+    python benchmarks/train_gpu.py [--steps 40] [--cases original,grouped,packed,zero3]
     python benchmarks/train_gpu.py --smoke   # tiny model, 2 steps, CPU: checks the plumbing
 Without a CUDA GPU (and without --smoke) it says so and exits 0. Needs magitui installed with
 its training extras (deepspeed, pydantic: a bare GPU machine lacks them, see FACTS.md). Each
@@ -33,7 +36,7 @@ from pathlib import Path
 from _common import isolated_env, magitui_command
 from pad_share import lengths
 
-CASES = ("original", "default", "packed", "zero3")
+CASES = ("original", "grouped", "packed", "zero3")
 # hidden 1024, 16 layers, 16 heads, MLP 2816, vocabulary 32000, untied head: 271 M parameters.
 FULL_MODEL = {"hidden": 1024, "layers": 16, "heads": 16, "mlp": 2816, "vocab": 32_000}
 SMOKE_MODEL = {"hidden": 64, "layers": 2, "heads": 2, "mlp": 128, "vocab": 1_000}
@@ -134,12 +137,15 @@ def run_case(case: str, args: argparse.Namespace, model: Path, data: Path, work:
 
     command = [*magitui_command(), "train", "--data", str(data), "--base-model", str(model)]
     command += ["--out", str(work / case), "--max-steps", str(args.steps)]
-    command += ["--per-device-batch", str(args.batch), "--max-seq-len", str(args.max_seq_len)]
+    command += ["--per-device-batch", str(args.batch), "--global-batch", str(args.batch)]
+    command += ["--max-seq-len", str(args.max_seq_len)]
     command += ["--save-steps", str(args.steps + 1)]  # no checkpoint inside the timing
     if case == "original":
-        command += ["--sampling", "random"]
+        command += ["--sampling", "random", "--packing", "off"]
+    if case == "grouped":
+        command += ["--sampling", "group_by_length", "--packing", "off"]
     if case == "packed":
-        command.append("--packing")
+        command += ["--packing", "on"]
     if case == "zero3":
         command += ["--accelerate-config", str(zero3_config(work / "zero3-config", args.gpu))]
     if not args.gpu:

@@ -53,7 +53,12 @@ ADVISED = (
 @click.option("--offload-optimizer", type=click.Choice(["none", "cpu", "nvme"]), default="none")
 @click.option("--offload-params", type=click.Choice(["none", "cpu", "nvme"]), default="none")
 @click.option("--nvme-path", type=click.Path(path_type=Path))
-@click.option("--grad-accum", type=int, default=1)
+@click.option(
+    "--grad-accum",
+    type=int,
+    help="Gradient accumulation  [default: the recipe's: global batch 512 ÷ (processes × 2 per "
+    "device), e.g. 128 on 2 GPUs]",
+)
 @click.option("--clip", type=float, help="Gradient clipping (default: none, as the recipe).")
 @click.option(
     "--advise",
@@ -91,7 +96,7 @@ def accelerate_config(
     offload_optimizer: str,
     offload_params: str,
     nvme_path: Path | None,
-    grad_accum: int,
+    grad_accum: int | None,
     clip: float | None,
     advise_model: str | None,
     optimizer: str,
@@ -121,6 +126,8 @@ def accelerate_config(
         if plan is not None and not given:
             deepspeed, zero_stage = True, plan.stage
             offload_optimizer, offload_params = plan.offload_optimizer, plan.offload_params
+    if grad_accum is None:
+        grad_accum = recipe_accumulation(max(1, gpus) * max(1, num_machines))
     try:
         settings = AccelerateSettings(
             num_machines=num_machines,
@@ -150,6 +157,32 @@ def accelerate_config(
     click.secho(
         f"train with: magitui train --accelerate-config {yaml_path} ...", err=True, fg="green"
     )
+
+
+def recipe_accumulation(processes: int) -> int:
+    """The accumulation that makes the recipe's global batch with its per-device batch, so
+    `magitui train --accelerate-config` with no options trains as the paper; said on stderr."""
+    from magitui_core.training.recipe import MAGICODER
+
+    per_step = MAGICODER.per_device_batch * processes
+    if MAGICODER.global_batch % per_step:
+        click.secho(
+            f"gradient accumulation 1: the recipe's global batch {MAGICODER.global_batch} does "
+            f"not split over {processes} processes × {MAGICODER.per_device_batch} per device — "
+            "give --grad-accum, and train with the --global-batch it makes",
+            err=True,
+            fg="yellow",
+        )
+        return 1
+    accumulation = MAGICODER.global_batch // per_step
+    click.secho(
+        f"gradient accumulation {accumulation}: the recipe's global batch "
+        f"{MAGICODER.global_batch} = {MAGICODER.per_device_batch} per device × {accumulation} × "
+        f"{processes} process{'es' if processes != 1 else ''}",
+        err=True,
+        dim=True,
+    )
+    return accumulation
 
 
 def advise(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import time
 from pathlib import Path
@@ -11,22 +12,16 @@ import click
 
 from magitui.cli.base import CliContext, fmt_duration, friendly_errors, pass_ctx
 from magitui_core.jobs.events import EventReader
-from magitui_core.training.launch import LaunchError, launch_command, validate_train_args
-from magitui_core.training.settings import TrainSettings
-
-PASSED_OPTIONS = (
-    "epochs",
-    "learning_rate",
-    "max_seq_len",
-    "per_device_batch",
-    "grad_accum",
-    "precision",
-    "sampling",
-    "save_steps",
-    "max_steps",
-    "seed",
-    "optim",
+from magitui_core.training.launch import (
+    LaunchError,
+    LaunchRequest,
+    ResolvedLaunch,
+    launch_findings,
+    resolve_launch,
 )
+from magitui_core.training.preflight import Finding
+from magitui_core.training.recipe import MAGICODER, OFFLOAD_OPTIMIZER, effective_lines
+from magitui_core.training.settings import ATTENTIONS, PACKINGS, PRECISIONS, SAMPLINGS
 
 
 def format_metric(event: dict[str, Any]) -> str:
@@ -40,40 +35,37 @@ def format_metric(event: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
-def run_preflight(
-    settings: TrainSettings, accelerate_config: Path | None, num_processes: int
-) -> int:
+def report_findings(findings: list[Finding], notes: list[str]) -> int:
     """Print what preflight finds; returns the number of errors (each blocks the launch)."""
-    from magitui_core.training.accelerate_config import AccelerateSettings, load_answers
-    from magitui_core.training.memory_advisor import ModelShape, ModelShapeError, read_model_config
-    from magitui_core.training.preflight import (
-        check_gated_model,
-        check_transformer_engine,
-        count_rows,
-        machine_facts,
-        preflight,
-    )
-
-    machine = machine_facts(settings.out)
-    accel = load_answers(accelerate_config.parent) if accelerate_config else None
-    if accel is None:  # a plain run, or a config written by other tools: judge what we know
-        accel = AccelerateSettings(
-            gpus=min(machine.gpu_count, max(1, num_processes)) if machine.gpu_count else 0,
-            use_deepspeed=False,
-            mixed_precision="bf16" if settings.precision == "bf16" else "no",
-        )
-    try:
-        shape: ModelShape | None = ModelShape.from_config(read_model_config(settings.base_model))
-    except ModelShapeError as exc:
-        shape = None
-        click.secho(f"note: memory checks skipped: {exc}", err=True, dim=True)
-    findings = check_transformer_engine() + check_gated_model(settings.base_model)
-    findings += preflight(settings, accel, machine, count_rows(settings.data), shape)
+    for note in notes:
+        click.secho(f"note: {note}", err=True, dim=True)
     for finding in findings:
         colour = "red" if finding.level == "error" else "yellow"
         click.secho(f"{finding.level}: {finding.message}", err=True, fg=colour)
         click.secho(f"  → {finding.fix}", err=True, dim=True)
     return sum(1 for f in findings if f.level == "error")
+
+
+def dry_run_record(
+    resolved: ResolvedLaunch, findings: list[Finding], notes: list[str]
+) -> dict[str, Any]:
+    """`--dry-run --json`: the resolved launch as one object."""
+    from dataclasses import asdict
+
+    from magitui_core.training.recipe import deviations
+
+    errors = sum(1 for f in findings if f.level == "error")
+    return {
+        "launchable": errors == 0,
+        "command": resolved.command,
+        "command_line": shlex.join(resolved.command),
+        "accelerate_config": str(resolved.config.yaml_path) if resolved.config else None,
+        "effective": resolved.effective,
+        "deviations": deviations(resolved.effective),
+        "findings": [asdict(f) for f in findings],
+        "errors": errors,
+        "notes": notes,
+    }
 
 
 @click.command("train", context_settings={"show_default": True})
@@ -87,22 +79,82 @@ def run_preflight(
 )
 @click.option("--base-model", required=True, help="HF model id or local model folder.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
-@click.option("--epochs", type=float, default=2.0)
-@click.option("--learning-rate", "--lr", type=float, default=5e-5)
-@click.option("--max-seq-len", "--max-len", type=int, default=1216, help="max_training_seq_length")
-@click.option("--per-device-batch", "--batch-size", type=int, default=8)
-@click.option("--grad-accum", type=int, default=1)
-@click.option("--precision", type=click.Choice(["auto", "bf16", "fp16", "fp32"]), default="auto")
 @click.option(
-    "--sampling", type=click.Choice(["group_by_length", "random"]), default="group_by_length"
+    "--global-batch",
+    type=int,
+    help=f"Rows per optimizer step, the recipe's unit  [default: {MAGICODER.global_batch}]",
 )
-@click.option("--gradient-checkpointing", is_flag=True)
+@click.option(
+    "--per-device-batch",
+    "--batch-size",
+    type=int,
+    help=f"Rows per process per forward pass  [default: {MAGICODER.per_device_batch}]",
+)
+@click.option(
+    "--grad-accum",
+    type=int,
+    help="Gradient accumulation  [default: the accelerate config's, else global batch ÷ "
+    "(processes × per-device batch); given: must multiply out]",
+)
+@click.option(
+    "--num-processes",
+    type=int,
+    help="Processes on this machine without a config file (DDP)  [default: 1; with "
+    "--accelerate-config: its num_processes]",
+)
+@click.option("--epochs", type=float, default=MAGICODER.epochs)
+@click.option("--learning-rate", "--lr", type=float, default=MAGICODER.learning_rate)
+@click.option("--lr-scheduler", default=MAGICODER.scheduler)
+@click.option("--warmup-steps", type=int, default=MAGICODER.warmup_steps)
+@click.option(
+    "--max-grad-norm",
+    type=float,
+    help="Clip gradients at this norm; 0 or less: off  [default: off, the recipe's; with "
+    "--accelerate-config: its clipping]",
+)
+@click.option(
+    "--max-seq-len",
+    "--max-len",
+    type=int,
+    default=MAGICODER.max_len,
+    help="max_training_seq_length: longer examples are cut",
+)
+@click.option(
+    "--precision",
+    type=click.Choice(PRECISIONS),
+    help="bf16: bfloat16 weights (the recipe's); bf16-mixed: fp32 weights under bf16  "
+    "[default: bf16 where the GPUs have it, else fp32; with --accelerate-config: its mixed "
+    "precision]",
+)
+@click.option(
+    "--optim",
+    help=f"HF Trainer optimizer  [default: {MAGICODER.optimizer}, the recipe's; "
+    f"{OFFLOAD_OPTIMIZER} under ZeRO optimizer offload, where Adafactor cannot run]",
+)
+@click.option(
+    "--sampling",
+    type=click.Choice(SAMPLINGS),
+    default=MAGICODER.sampling,
+    help="random: the recipe's batches; group_by_length: rows of similar length together "
+    "(less padding, different batches).",
+)
 @click.option(
     "--packing",
-    is_flag=True,
-    help="Pack each batch into one row without padding (eager/sdpa/flex/flash attention).",
+    type=click.Choice(PACKINGS),
+    is_flag=False,
+    flag_value="on",
+    default="auto",
+    help="Each batch end to end in one row, no padding, same examples per step; auto: with "
+    "flash attention (bare --packing: on).",
 )
-@click.option("--optim", default="adamw_torch")
+@click.option(
+    "--attention",
+    type=click.Choice(ATTENTIONS),
+    default="auto",
+    help="auto: flash_attention_2 where flash-attn is installed and a GPU trains in 16 bits, "
+    "else transformers' default (sdpa).",
+)
+@click.option("--gradient-checkpointing", is_flag=True)
 @click.option("--save-steps", type=int, default=500)
 @click.option("--max-steps", type=int, default=-1, help="Stop after N steps (-1: epochs).")
 @click.option("--seed", type=int, default=42)
@@ -111,13 +163,8 @@ def run_preflight(
     "--accelerate-config",
     "--config",
     type=click.Path(path_type=Path),
-    help="accelerate YAML (from `magitui accelerate-config` or the Setup screen).",
-)
-@click.option(
-    "--num-processes",
-    type=int,
-    default=1,
-    help="Processes on this machine without a config file (DDP).",
+    help="accelerate YAML or its folder (from `magitui accelerate-config` or the Setup "
+    "screen); its processes, accumulation, precision and clipping apply.",
 )
 @click.option("--run", "run_name", metavar="RUN", help="File the job under this run.")
 @click.option("--detach", is_flag=True, help="Print the job id and return at once.")
@@ -125,7 +172,14 @@ def run_preflight(
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Print the launch command and every preflight finding; exit 0 if launchable, else 2.",
+    help="Print the effective settings, the launch command and every preflight finding; exit "
+    "0 if launchable, else 2.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="With --dry-run: the resolved launch as one JSON object.",
 )
 @pass_ctx
 @friendly_errors
@@ -134,43 +188,76 @@ def train(
     data: tuple[Path, ...],
     base_model: str,
     out: Path,
-    gradient_checkpointing: bool,
-    packing: bool,
-    resume: bool,
+    global_batch: int | None,
+    per_device_batch: int | None,
+    grad_accum: int | None,
+    num_processes: int | None,
+    precision: str | None,
+    max_grad_norm: float | None,
+    optim: str | None,
     accelerate_config: Path | None,
-    num_processes: int,
     run_name: str | None,
     detach: bool,
     skip_checks: bool,
     dry_run: bool,
+    as_json: bool,
     **options: Any,
 ) -> None:
-    """Fine-tune BASE_MODEL on DATA as a detached job (it survives this terminal).
+    """Fine-tune BASE_MODEL on DATA as a detached job (it survives this terminal), with the
+    Magicoder recipe unless options say otherwise.
 
     Without --detach, follows the training until it ends; Ctrl-C stops following, not training.
     """
-    train_argv = ["--data", *map(str, data), "--base-model", base_model, "--out", str(out)]
-    for name in PASSED_OPTIONS:
-        train_argv += [f"--{name.replace('_', '-')}", str(options[name])]
-    if gradient_checkpointing:
-        train_argv.append("--gradient-checkpointing")
-    if packing:
-        train_argv.append("--packing")
-    if resume:
-        train_argv.append("--resume")
+    from magitui_core.training.preflight import machine_facts
+
+    if as_json and not dry_run:
+        raise click.UsageError("--json goes with --dry-run")
+    request = LaunchRequest(
+        data=list(data),
+        base_model=base_model,
+        out=out,
+        accelerate_config=accelerate_config,
+        num_processes=num_processes,
+        global_batch=global_batch,
+        per_device_batch=per_device_batch,
+        grad_accum=grad_accum,
+        precision=precision,
+        max_grad_norm=max_grad_norm,
+        optim=optim,
+        **options,
+    )
+    machine = machine_facts(out)
     try:
-        settings = validate_train_args(train_argv)
-        command = launch_command(train_argv, accelerate_config, num_processes)
+        resolved = resolve_launch(request, machine)
     except LaunchError as exc:
+        if as_json:
+            click.echo(
+                json.dumps({"launchable": False, "error": str(exc)}, indent=2, ensure_ascii=False)
+            )
         raise click.ClickException(str(exc)) from None
-    errors = run_preflight(settings, accelerate_config, num_processes)
+    findings, notes = launch_findings(resolved, machine)
+    command = resolved.command
     if dry_run:
-        click.echo(shlex.join(command))
-        if errors:
-            click.secho(f"not launchable: {errors} preflight error(s)", err=True, fg="red")
+        record = dry_run_record(resolved, findings, notes)
+        if as_json:
+            click.echo(json.dumps(record, indent=2, ensure_ascii=False))
+        else:
+            for line in effective_lines(resolved.effective):
+                click.echo(line, err=True)
+            report_findings(findings, notes)
+            click.echo(shlex.join(command))
+        if record["errors"]:
+            if not as_json:
+                click.secho(
+                    f"not launchable: {record['errors']} preflight error(s)", err=True, fg="red"
+                )
             raise SystemExit(2)
-        click.secho("launchable: drop --dry-run to start it", err=True, fg="green")
+        if not as_json:
+            click.secho("launchable: drop --dry-run to start it", err=True, fg="green")
         return
+    for line in effective_lines(resolved.effective):
+        click.secho(line, err=True, dim=True)
+    errors = report_findings(findings, notes)
     if errors and not skip_checks:
         raise click.ClickException(
             f"{errors} preflight error(s); fix them, or launch anyway with --skip-checks"

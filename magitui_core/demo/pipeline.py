@@ -157,6 +157,10 @@ class DemoPipeline:
         train_argv += ["--out", str(layout.checkpoints), "--max-steps", str(TRAIN_STEPS)]
         train_argv += ["--lr", str(LEARNING_RATE)]
         train_argv += ["--per-device-batch", "4", "--max-seq-len", "512", "--save-steps", "1000"]
+        # A CPU tour on 40 rows, not the recipe: 4 rows per step (the recipe's 512 would be
+        # one step per epoch), and the AdamW and length-grouped batches LEARNING_RATE suits.
+        train_argv += ["--global-batch", "4", "--optim", "adamw_torch"]
+        train_argv += ["--sampling", "group_by_length"]
         validate_train_args(train_argv)
         # accelerate launch, as the recipe runs it; one process, so any machine can follow.
         command = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1"]

@@ -2,14 +2,19 @@
 fine-tuning, validated, written as the YAML `accelerate launch --config_file` reads and the
 DeepSpeed JSON it points to.
 
-The DeepSpeed JSON leaves batch size, accumulation, clipping and precision on "auto", so HF
-Trainer fills them from the training arguments and the two can never disagree.
+The answers are the one source of truth for processes, gradient accumulation, precision and
+clipping: `magitui train --accelerate-config` reads them back (``read_launch_config``) and
+passes them to the training entry point as explicit arguments. The DeepSpeed JSON also carries
+the accumulation, and the clipping when there is one, so DeepSpeed and HF Trainer refuse a
+launch whose arguments say otherwise (Trainer's "mismatch" check); the per-device batch and
+the precision stay "auto", filled from the training arguments.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -99,8 +104,9 @@ def deepspeed_config(settings: AccelerateSettings) -> dict[str, Any]:
         "fp16": {"enabled": "auto"},
         "train_micro_batch_size_per_gpu": "auto",
         "train_batch_size": "auto",
-        "gradient_accumulation_steps": "auto",
-        "gradient_clipping": "auto",
+        "gradient_accumulation_steps": settings.grad_accum,
+        # No clipping (the recipe's) stays "auto": Trainer fills in its off value (0).
+        "gradient_clipping": settings.grad_clip if settings.grad_clip is not None else "auto",
     }
 
 
@@ -174,3 +180,189 @@ def load_answers(config_dir: Path) -> AccelerateSettings | None:
     if not path.is_file():
         return None
     return AccelerateSettings.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+class LaunchConfigError(ValueError):
+    """An accelerate config that cannot be read; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class LaunchConfig:
+    """What an accelerate config fixes for a training launch, and which file said so.
+
+    ``grad_accum`` and ``mixed_precision`` are None where no file says (a DeepSpeed JSON with
+    "auto" and no answers beside it); ``grad_clip`` is None for no clipping, and
+    ``clipping_known`` False where nothing says either way."""
+
+    yaml_path: Path
+    processes: int  # accelerate's num_processes: all machines together
+    num_machines: int
+    use_deepspeed: bool
+    zero_stage: int
+    offload_optimizer: str
+    offload_params: str
+    mixed_precision: str | None
+    grad_accum: int | None
+    grad_clip: float | None
+    clipping_known: bool
+    answers: AccelerateSettings | None
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def accelerate_settings(self) -> AccelerateSettings:
+        """The answers, or the nearest equivalent of a config other tools wrote (unchecked:
+        preflight judges it rather than refusing to read it)."""
+        if self.answers is not None:
+            return self.answers
+        values: dict[str, Any] = {
+            "num_machines": self.num_machines,
+            "gpus": max(1, self.processes // max(1, self.num_machines)),
+            "mixed_precision": self.mixed_precision or "no",
+            "use_deepspeed": self.use_deepspeed,
+            "zero_stage": self.zero_stage,
+            "offload_optimizer": self.offload_optimizer,
+            "offload_params": self.offload_params,
+            "grad_accum": self.grad_accum or 1,
+            "grad_clip": self.grad_clip,
+        }
+        return AccelerateSettings.model_construct(**values)
+
+
+def config_yaml_path(path: Path) -> Path:
+    """``path`` itself, or the accelerate.yaml inside a folder."""
+    return path / ACCELERATE_FILE if path.is_dir() else path
+
+
+def _number(value: Any) -> float | None:
+    """A DeepSpeed value that is a number (not "auto", not missing)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _deepspeed_values(yaml_config: dict[str, Any], yaml_path: Path) -> tuple[dict[str, Any], str]:
+    """The DeepSpeed settings of an accelerate YAML, from its JSON file or inline, and where."""
+    section = yaml_config.get("deepspeed_config") or {}
+    if not isinstance(section, dict):
+        raise LaunchConfigError(f"{yaml_path}: deepspeed_config is not a mapping")
+    json_file = section.get("deepspeed_config_file")
+    if not json_file:
+        inline = {
+            "gradient_accumulation_steps": section.get("gradient_accumulation_steps"),
+            "gradient_clipping": section.get("gradient_clipping"),
+            "zero_optimization": {
+                "stage": section.get("zero_stage", 0),
+                "offload_optimizer": {"device": section.get("offload_optimizer_device", "none")},
+                "offload_param": {"device": section.get("offload_param_device", "none")},
+            },
+        }
+        return inline, str(yaml_path)
+    json_path = Path(str(json_file)).expanduser()
+    if not json_path.is_absolute():
+        json_path = yaml_path.parent / json_path
+    try:
+        values = json.loads(json_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LaunchConfigError(
+            f"{yaml_path} names the DeepSpeed config {json_path}, which does not exist — "
+            "write both again with `magitui accelerate-config` or the Setup screen"
+        ) from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise LaunchConfigError(f"cannot read DeepSpeed config {json_path}: {exc}") from None
+    if not isinstance(values, dict):
+        raise LaunchConfigError(f"DeepSpeed config {json_path} is not a JSON object")
+    return values, str(json_path)
+
+
+def read_launch_config(path: Path) -> LaunchConfig:
+    """Processes, gradient accumulation, precision, clipping and ZeRO offload of the accelerate
+    config at ``path`` (the YAML, or the folder holding it), from the YAML and its DeepSpeed
+    JSON first — what accelerate and DeepSpeed will really use — and from the Setup answers
+    saved beside them for what those leave open (accumulation and clipping of a run without
+    DeepSpeed, "auto" values). Raises LaunchConfigError when the files cannot be read or say
+    different things."""
+    import yaml
+
+    yaml_path = config_yaml_path(path)
+    if not yaml_path.is_file():
+        raise LaunchConfigError(
+            f"accelerate config {yaml_path} does not exist — write one with "
+            "`magitui accelerate-config` or the Setup screen"
+        )
+    try:
+        loaded = yaml.safe_load(yaml_path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise LaunchConfigError(f"cannot read accelerate config {yaml_path}: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise LaunchConfigError(f"accelerate config {yaml_path} is not a YAML mapping")
+    try:
+        answers = load_answers(yaml_path.parent)
+    except ValueError as exc:  # pydantic's ValidationError is one
+        raise LaunchConfigError(
+            f"cannot read the Setup answers {yaml_path.parent / ANSWERS_FILE}: {exc}"
+        ) from None
+    where = str(yaml_path)
+    sources = {"processes": where}
+    use_deepspeed = loaded.get("distributed_type") == "DEEPSPEED"
+    processes = int(loaded.get("num_processes") or 1)
+    num_machines = int(loaded.get("num_machines") or 1)
+    precision: str | None = loaded.get("mixed_precision")
+    accum: int | None = None
+    clip: float | None = None
+    clipping_known = False
+    stage, offload_optimizer, offload_params = 0, "none", "none"
+    if precision is not None:
+        sources["mixed_precision"] = where
+    if use_deepspeed:
+        values, ds_where = _deepspeed_values(loaded, yaml_path)
+        steps = _number(values.get("gradient_accumulation_steps"))
+        if steps is not None:
+            accum, sources["grad_accum"] = int(steps), ds_where
+        clipping = _number(values.get("gradient_clipping"))
+        if clipping is not None:
+            # DeepSpeed clips only above 0, like Trainer.
+            clip = clipping if clipping > 0 else None
+            clipping_known, sources["grad_clip"] = True, ds_where
+        enabled = {name: (values.get(name) or {}).get("enabled") for name in ("bf16", "fp16")}
+        if True in enabled.values():
+            precision = "bf16" if enabled["bf16"] is True else "fp16"
+            sources["mixed_precision"] = ds_where
+        elif enabled["bf16"] is False and enabled["fp16"] is False:
+            precision, sources["mixed_precision"] = "no", ds_where
+        zero = values.get("zero_optimization") or {}
+        stage = int(zero.get("stage") or 0)
+        offload_optimizer = str((zero.get("offload_optimizer") or {}).get("device") or "none")
+        offload_params = str((zero.get("offload_param") or {}).get("device") or "none")
+    if answers is not None:
+        answers_where = str(yaml_path.parent / ANSWERS_FILE)
+        stated = (
+            ("processes", "processes", processes, answers.num_processes),
+            ("gradient accumulation", "grad_accum", accum, answers.grad_accum),
+        )
+        for name, key, in_files, in_answers in stated:
+            if in_files is not None and in_files != in_answers:
+                raise LaunchConfigError(
+                    f"{name}: {sources[key]} says {in_files}, {answers_where} says "
+                    f"{in_answers} — the files were edited apart; write them again from the "
+                    "Setup screen or `magitui accelerate-config`"
+                )
+        if accum is None:
+            accum, sources["grad_accum"] = answers.grad_accum, answers_where
+        if not clipping_known:
+            clip, clipping_known, sources["grad_clip"] = answers.grad_clip, True, answers_where
+        if precision is None:
+            precision, sources["mixed_precision"] = answers.mixed_precision, answers_where
+    return LaunchConfig(
+        yaml_path=yaml_path,
+        processes=processes,
+        num_machines=num_machines,
+        use_deepspeed=use_deepspeed,
+        zero_stage=stage,
+        offload_optimizer=offload_optimizer,
+        offload_params=offload_params,
+        mixed_precision=precision,
+        grad_accum=accum,
+        grad_clip=clip,
+        clipping_known=clipping_known,
+        answers=answers,
+        sources=sources,
+    )

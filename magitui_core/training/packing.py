@@ -14,6 +14,10 @@ checkpointing is on), so the examples would see each other. Trainer in transform
 `config.use_cache` from `TrainingArguments.use_cache` (False) itself; older releases (the GPU
 machines carry 5.17) may not, so packing turns the cache off here. The run restores the
 config's value before saving the final model.
+
+Older transformers (the declared minimum, 4.45) have no mask interface: there only the
+flash-attention path reads packed position ids (``_flash_attention_forward`` switches to the
+varlen kernel when the position ids restart), so only flash attention may pack.
 """
 
 from __future__ import annotations
@@ -28,9 +32,18 @@ class PackingUnsupported(ValueError):
 
 def packing_attention_implementations() -> set[str]:
     """The attention implementations whose masks honour packed position ids, per the library."""
-    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS
-
+    try:
+        from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS
+    except ImportError:  # older transformers (4.45–4.49 checked): flash attention only
+        return {"flash_attention_2"}
     return set(ALL_MASK_ATTENTION_FUNCTIONS._global_mapping)
+
+
+def packs_without_padding_cost(attention: str) -> bool:
+    """Whether packing is the fast path with this kernel: flash attention runs each packed
+    example on its own (varlen), while eager/sdpa/flex build a mask over the whole row, so
+    packing there saves no compute and ``--packing auto`` pads instead."""
+    return attention.startswith("flash_attention")
 
 
 def attention_implementation(model: Any) -> str:
@@ -46,13 +59,13 @@ def prepare_for_packing(model: Any) -> str:
     if attention not in supported:
         raise PackingUnsupported(
             f"--packing with attention implementation {attention!r}: packed examples would "
-            f"attend to each other; use one of {', '.join(sorted(supported))}, or train "
-            "without --packing"
+            f"attend to each other; use --attention with one of {', '.join(sorted(supported))}, "
+            "or --packing off"
         )
     if "position_ids" not in inspect.signature(model.forward).parameters:
         raise PackingUnsupported(
             f"--packing with {type(model).__name__}: its forward takes no position_ids, so "
-            "packed examples cannot be kept apart; train without --packing"
+            "packed examples cannot be kept apart; use --packing off"
         )
     model.config.use_cache = False
     return attention

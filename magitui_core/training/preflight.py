@@ -9,8 +9,10 @@ stay out of ``preflight`` and are called beside it.
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from typing import Literal
 
 from magitui_core.training.accelerate_config import AccelerateSettings
 from magitui_core.training.memory_advisor import ModelShape, model_states, optimizer_kind
+from magitui_core.training.recipe import processes_text
 from magitui_core.training.settings import TrainSettings
 
 GB = 1024**3
@@ -72,19 +75,124 @@ def count_rows(paths: list[Path]) -> int:
     return rows
 
 
-def check_batch(train: TrainSettings, accel: AccelerateSettings, rows: int) -> list[Finding]:
-    effective = train.per_device_batch * train.grad_accum * accel.num_processes
+DATA_SAMPLE_LINES = 200  # enough to tell a file's format; the entry point checks every line
+
+
+def preprocess_command(path: Path) -> str:
+    """The `magitui preprocess` line that formats ``path`` into a file beside it."""
+    out = path.with_name("train.jsonl")
+    if out == path or out.exists():
+        out = path.with_name(f"{path.stem}.train.jsonl")
+    return f"magitui preprocess {shlex.quote(str(path))} --out {shlex.quote(str(out))}"
+
+
+def _first_records(path: Path) -> list[tuple[int, object]]:
+    """(line number, parsed JSON or None when not JSON) of the first non-empty lines."""
+    found: list[tuple[int, object]] = []
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                found.append((number, json.loads(line)))
+            except json.JSONDecodeError:
+                found.append((number, None))
+            if len(found) >= DATA_SAMPLE_LINES:
+                break
+    return found
+
+
+def check_data(paths: list[Path]) -> list[Finding]:
+    """Each training file exists and holds instruction/response records; a file in another
+    format (raw generation output: problem/solution) gets the command that formats it."""
+    from magitui_core.curation.formats import INSTRUCTION_RESPONSE, detect_format
+
+    findings = []
+    for path in paths:
+        if not path.is_file():
+            findings.append(
+                Finding(
+                    "error",
+                    f"training data {path} does not exist",
+                    "give the formatted file from `magitui preprocess` (instruction/response "
+                    "JSONL)",
+                )
+            )
+            continue
+        records = _first_records(path)
+        usable = [
+            number
+            for number, record in records
+            if isinstance(record, dict) and {"instruction", "response"} <= set(record)
+        ]
+        if not records:
+            findings.append(
+                Finding("error", f"training data {path} is empty", "give the formatted file")
+            )
+            continue
+        if usable:
+            bad = len(records) - len(usable)
+            if bad:
+                first = next(n for n, _ in records if n not in set(usable))
+                findings.append(
+                    Finding(
+                        "warning",
+                        f"{bad} of the first {len(records)} records of {path} are not "
+                        f"instruction/response JSON (first: line {first}); training skips them",
+                        f"check the file, or format it again: {preprocess_command(path)}",
+                    )
+                )
+            continue
+        number, first_record = records[0]
+        if not isinstance(first_record, dict):
+            findings.append(
+                Finding(
+                    "error",
+                    f"training data {path} is not JSONL (line {number} is not a JSON object)",
+                    "give the instruction/response JSONL written by `magitui preprocess`",
+                )
+            )
+            continue
+        fmt = detect_format(first_record)
+        fields = ", ".join(sorted(first_record)) or "none"
+        shape = {"src-instruct": "raw generation output"}.get(fmt or "", fmt or "")
+        findings.append(
+            Finding(
+                "error",
+                f"training data {path} is not formatted: line {number} has fields {fields}"
+                + (f" ({shape})" if shape else "")
+                + ", training needs instruction and response",
+                f"format it first: {preprocess_command(path)}"
+                if fmt is not None and fmt != INSTRUCTION_RESPONSE
+                else "convert it to instruction/response JSONL; `magitui preprocess` reads "
+                "problem/solution (generation output), instruction/output (evol-instruct) "
+                "and instruction/input/output (codealpaca)",
+            )
+        )
+    return findings
+
+
+def check_batch(
+    train: TrainSettings, accel: AccelerateSettings, rows: int, processes: int | None = None
+) -> list[Finding]:
+    """Too few optimizer steps for the data: a global batch sized for ~75 000 rows on a small
+    file averages the whole file into a handful of steps."""
+    processes = processes or accel.num_processes
+    accum = train.grad_accum or max(1, train.global_batch // (train.per_device_batch * processes))
+    effective = train.per_device_batch * accum * processes
     steps_per_epoch = math.ceil(rows / effective) if rows else 0
     total = train.max_steps if train.max_steps > 0 else math.ceil(steps_per_epoch * train.epochs)
     if steps_per_epoch <= 10:
+        whole = f"; each step averages all {rows} rows, not {effective}" if rows < effective else ""
         return [
             Finding(
                 "warning",
                 f"effective batch {effective} ({train.per_device_batch} per device × "
-                f"{train.grad_accum} accumulation × {accel.num_processes} processes) "
+                f"{accum} accumulation × {processes_text(processes)}) "
                 f"on {rows} rows is {steps_per_epoch} optimizer step(s) per epoch, "
-                f"{total} in all",
-                "lower --grad-accum or --per-device-batch so each epoch takes dozens of steps",
+                f"{total} in all{whole}",
+                "lower --global-batch so each epoch takes dozens of optimizer steps (the "
+                "recipe's 512 suits its ~75 000 rows)",
             )
         ]
     return []
@@ -112,8 +220,8 @@ def check_optimizer(train: TrainSettings, accel: AccelerateSettings) -> list[Fin
             "error",
             f"optimizer {train.optim} with ZeRO optimizer offload: DeepSpeed swaps in its CPU "
             "Adam and crashes (adam_update(): incompatible function arguments)",
-            "use --optim adamw_torch, or set zero_force_ds_cpu_optimizer: false in the "
-            "DeepSpeed config",
+            "use --optim adamw_torch (the nearest choice that runs: DeepSpeed trains it as its "
+            "CPU Adam), or drop --optim to have magitui choose it, or turn optimizer offload off",
         )
     ]
 
@@ -132,7 +240,7 @@ def check_hardware(
                 else "train on a GPU machine",
             )
         )
-    wants_bf16 = accel.mixed_precision == "bf16" or train.precision == "bf16"
+    wants_bf16 = accel.mixed_precision == "bf16" or train.precision.startswith("bf16")
     if wants_bf16 and machine.gpu_count and not machine.bf16:
         findings.append(
             Finding(
@@ -275,11 +383,13 @@ def preflight(
     machine: Machine,
     rows: int | None,
     shape: ModelShape | None,
+    processes: int | None = None,
 ) -> list[Finding]:
-    """Every check, errors first; ``rows`` None when there is no data yet to judge batches by."""
+    """Every check, errors first; ``rows`` None when there is no data yet to judge batches by,
+    ``processes`` None for the config's count."""
     findings = [
         *check_optimizer(train, accel),
         *check_hardware(train, accel, machine, shape),
-        *(check_batch(train, accel, rows) if rows is not None else []),
+        *(check_batch(train, accel, rows, processes) if rows is not None else []),
     ]
     return sorted(findings, key=lambda f: f.level != "error")

@@ -26,6 +26,7 @@ class TrainSeries:
     final: str | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    effective: dict[str, Any] | None = None  # the settings the run trains with (run card's)
 
     def feed(self, events: list[dict[str, Any]]) -> bool:
         """Take new events; True when anything shown changed."""
@@ -49,6 +50,8 @@ class TrainSeries:
             elif kind == "log" and "checkpoint" in event:
                 if event["checkpoint"] not in self.checkpoints:
                     self.checkpoints.append(event["checkpoint"])
+            elif kind == "log" and isinstance(event.get("effective"), dict):
+                self.effective = event["effective"]
             elif kind == "log" and "rows" in event:
                 self.rows, self.truncated = event.get("rows"), event.get("truncated")
             elif kind == "done":

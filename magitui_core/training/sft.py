@@ -1,13 +1,16 @@
 """The SFT entry point: `python -m magitui_core.training.sft`, alone or under `accelerate launch`.
 
 Reads instruction/response JSONL, builds each example from the one prompt module, trains with
-HF Trainer (length-grouped batches by default), and saves a final folder whose tokenizer
-carries the training prompt as its chat template, plus a run card.
+HF Trainer on the Magicoder recipe (see ``recipe``; every deviation is an argument), and saves a
+final folder whose tokenizer carries the training prompt as its chat template, plus a run card
+with the effective settings and what the Trainer itself reported.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import inspect
 import json
 import os
 import sys
@@ -19,7 +22,17 @@ from magitui_core.prompts import CHAT_TEMPLATE, MAGICODER_PROMPT
 from magitui_core.training.packing import (
     PackingUnsupported,
     attention_implementation,
+    packs_without_padding_cost,
     prepare_for_packing,
+)
+from magitui_core.training.recipe import (
+    MAGICODER,
+    BatchError,
+    BatchPlan,
+    deviations,
+    effective,
+    processes_text,
+    resolve_batch,
 )
 from magitui_core.training.settings import TrainSettings, parse_settings
 from magitui_core.training.sft_data import DataFileError, TokenizedData
@@ -40,15 +53,55 @@ def file_sha256(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def choose_precision(settings: TrainSettings) -> dict[str, Any]:
+def world_size() -> int:
+    """Processes in this training, as the launcher (accelerate, torchrun) announces it."""
+    return int(os.environ.get("WORLD_SIZE", "1") or 1)
+
+
+def resolve_precision(precision: str) -> str:
+    """The precision to train in: "auto" is the recipe's bf16 where the GPU has bfloat16,
+    else fp32."""
+    if precision != "auto":
+        return precision
     import torch
 
-    precision = settings.precision
-    if precision == "auto":
-        precision = (
-            "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp32"
-        )
-    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+    return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp32"
+
+
+def precision_arguments(precision: str) -> dict[str, Any]:
+    return {"bf16": precision in ("bf16", "bf16-mixed"), "fp16": precision == "fp16"}
+
+
+def model_loading_arguments(precision: str, attention: str | None) -> dict[str, Any]:
+    """from_pretrained's arguments: upstream loads the weights in bfloat16 (its `bf16`); the
+    keyword is `dtype` from transformers 4.56, `torch_dtype` before (4.45 would silently
+    ignore `dtype`)."""
+    import torch
+    import transformers
+    from packaging.version import Version
+
+    arguments: dict[str, Any] = {}
+    if precision == "bf16":
+        keyword = "dtype" if Version(transformers.__version__) >= Version("4.56") else "torch_dtype"
+        arguments[keyword] = torch.bfloat16
+    if attention is not None:
+        arguments["attn_implementation"] = attention
+    return arguments
+
+
+def choose_attention(requested: str, precision: str) -> str | None:
+    """The kernel to ask for: the recipe's flash attention 2 where flash-attn is installed, a
+    GPU is there and the precision is 16-bit; else None, transformers' own default (sdpa for
+    most models), named once the model is loaded."""
+    if requested != "auto":
+        return requested
+    import torch
+    from transformers.utils import is_flash_attn_2_available
+
+    half = precision in ("bf16", "bf16-mixed", "fp16")
+    if half and torch.cuda.is_available() and is_flash_attn_2_available():
+        return MAGICODER.attention
+    return None
 
 
 def _cuda_available() -> bool:
@@ -57,11 +110,13 @@ def _cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
+def _argument_names(arguments_class: Any) -> set[str]:
+    return {f.name for f in dataclasses.fields(arguments_class)}
+
+
 def _checkpointing_argument(arguments_class: Any, enabled: bool) -> dict[str, Any]:
     """transformers 5 renamed gradient_checkpointing to activation_checkpointing."""
-    import inspect
-
-    names = inspect.signature(arguments_class.__init__).parameters
+    names = _argument_names(arguments_class)
     name = (
         "activation_checkpointing"
         if "activation_checkpointing" in names
@@ -70,7 +125,24 @@ def _checkpointing_argument(arguments_class: Any, enabled: bool) -> dict[str, An
     return {name: enabled} if enabled else {}
 
 
-def training_arguments(settings: TrainSettings) -> Any:
+def sampling_argument(arguments_class: Any, sampling: str) -> dict[str, Any]:
+    """transformers 5 took `group_by_length` into `train_sampling_strategy`; the declared
+    minimum (4.45) has only the boolean. Random batches are both versions' default."""
+    if "train_sampling_strategy" in _argument_names(arguments_class):
+        return {"train_sampling_strategy": sampling}
+    if sampling not in ("random", "group_by_length"):
+        raise ValueError(f"--sampling {sampling} needs a newer transformers")
+    return {"group_by_length": sampling == "group_by_length"}
+
+
+def tokenizer_argument(trainer_class: Any, tokenizer: Any) -> dict[str, Any]:
+    """Trainer takes the tokenizer as `processing_class` from transformers 4.46, `tokenizer`
+    before."""
+    names = inspect.signature(trainer_class.__init__).parameters
+    return {"processing_class" if "processing_class" in names else "tokenizer": tokenizer}
+
+
+def training_arguments(settings: TrainSettings, plan: BatchPlan, precision: str) -> Any:
     from transformers import TrainingArguments
 
     return TrainingArguments(
@@ -82,9 +154,8 @@ def training_arguments(settings: TrainSettings) -> Any:
         warmup_steps=settings.warmup_steps,
         # The recipe trains without clipping (max_grad_norm -1); 0 is Trainer's "off".
         max_grad_norm=settings.max_grad_norm if settings.max_grad_norm is not None else 0.0,
-        per_device_train_batch_size=settings.per_device_batch,
-        gradient_accumulation_steps=settings.grad_accum,
-        train_sampling_strategy=settings.sampling,
+        per_device_train_batch_size=plan.per_device_batch,
+        gradient_accumulation_steps=plan.grad_accum,
         ddp_find_unused_parameters=False,  # a causal LM uses every parameter in each step
         optim=settings.optim,
         save_strategy="steps",
@@ -97,7 +168,8 @@ def training_arguments(settings: TrainSettings) -> Any:
         # Without CUDA, say so: only then do several CPU processes form one DDP group (gloo)
         # instead of each training alone.
         use_cpu=not _cuda_available(),
-        **choose_precision(settings),
+        **sampling_argument(TrainingArguments, settings.sampling),
+        **precision_arguments(precision),
         **_checkpointing_argument(TrainingArguments, settings.gradient_checkpointing),
     )
 
@@ -110,7 +182,14 @@ def last_checkpoint(settings: TrainSettings) -> str | None:
     return get_last_checkpoint(str(settings.checkpoints_dir))
 
 
-def write_run_card(settings: TrainSettings, data: TokenizedData, final_dir: Path) -> None:
+def write_run_card(
+    settings: TrainSettings,
+    data: TokenizedData,
+    final_dir: Path,
+    record: dict[str, Any],
+    pad_share: float,
+    trainer_seen: dict[str, Any],
+) -> None:
     card = {
         "base_model": settings.base_model,
         "data": [str(p) for p in settings.data],
@@ -118,15 +197,75 @@ def write_run_card(settings: TrainSettings, data: TokenizedData, final_dir: Path
         "rows": data.rows,
         "truncated_rows": data.truncated,
         "skipped_lines": len(data.skipped),
+        "effective": record,
+        "deviations": deviations(record),
+        "notes": settings.notes,
+        "pad_share": round(pad_share, 4),
+        "trainer": trainer_seen,
         "settings": settings.model_dump(mode="json"),
         "prompt": MAGICODER_PROMPT,
     }
     (final_dir / RUN_CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
 
 
-def run(settings: TrainSettings, writer: EventWriter | None) -> Path:
-    from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, set_seed
+def describe(record: dict[str, Any]) -> str:
+    """One line of the effective settings, for the log."""
+    clip = record["max_grad_norm"]
+    return (
+        f"global batch {record['global_batch']} = {record['per_device_batch']} per device × "
+        f"{record['grad_accum']} accumulation × {processes_text(record['processes'])}; "
+        f"{record['optimizer']}, lr {record['learning_rate']:g} {record['scheduler']} with "
+        f"{record['warmup_steps']} warm-up steps, "
+        + ("no clipping" if clip is None else f"clipping at {clip:g}")
+        + f", {record['epochs']:g} epochs of {record['max_len']} tokens, {record['precision']}, "
+        f"{record['attention']}, {record['sampling']} batches"
+        + (", packed" if record["packing"] else ", padded")
+    )
 
+
+class OptimizerSwapped(RuntimeError):
+    """DeepSpeed replaced an optimizer it cannot run (Adafactor under ZeRO optimizer offload)."""
+
+
+def innermost_optimizer(optimizer: Any) -> Any:
+    """The optimizer doing the work under accelerate's and DeepSpeed's wrappers."""
+    for _ in range(4):
+        inner = getattr(optimizer, "optimizer", None)
+        if inner is None or inner is optimizer:
+            break
+        optimizer = inner
+    return optimizer
+
+
+def trainer_view(args: Any, optimizer: Any, model: Any) -> dict[str, Any]:
+    """What the Trainer itself trains with, read from its own arguments and objects."""
+
+    def plain(value: Any) -> Any:
+        return getattr(value, "value", value)  # enums (optim, scheduler) as their names
+
+    parameter = next(iter(model.parameters()), None) if model is not None else None
+    dtype = str(parameter.dtype).removeprefix("torch.") if parameter is not None else None
+    return {
+        "per_device_batch": args.per_device_train_batch_size,
+        "grad_accum": args.gradient_accumulation_steps,
+        "world_size": args.world_size,
+        "optim": plain(args.optim),
+        "optimizer_class": type(innermost_optimizer(optimizer)).__name__ if optimizer else None,
+        "max_grad_norm": args.max_grad_norm,
+        "learning_rate": args.learning_rate,
+        "warmup_steps": args.warmup_steps,
+        "scheduler": plain(args.lr_scheduler_type),
+        "epochs": args.num_train_epochs,
+        "bf16": args.bf16,
+        "fp16": args.fp16,
+        "weights_dtype": dtype,
+    }
+
+
+def run(settings: TrainSettings, writer: EventWriter | None) -> Path:
+    from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainerCallback, set_seed
+
+    from magitui_core.training.memory_advisor import optimizer_kind
     from magitui_core.training.progress import ProgressEvents
     from magitui_core.training.sft_data import (
         CountingCollator,
@@ -139,6 +278,18 @@ def run(settings: TrainSettings, writer: EventWriter | None) -> Path:
     def emit(type: str, **fields: Any) -> None:
         if writer is not None:
             writer.emit(type, **fields)
+
+    # The global batch is the recipe's unit: the accumulation follows from the processes
+    # really running, or, given, must multiply out to it.
+    plan = resolve_batch(
+        settings.global_batch,
+        settings.per_device_batch,
+        world_size(),
+        settings.grad_accum,
+        {"processes": "running", "global_batch": "--global-batch"},
+    )
+    precision = resolve_precision(settings.precision)
+    requested_attention = choose_attention(settings.attention, precision)
 
     set_seed(settings.seed)
     pairs, skipped = read_instruction_pairs(settings.data)
@@ -155,30 +306,97 @@ def run(settings: TrainSettings, writer: EventWriter | None) -> Path:
     print(f"magitui: {message}", flush=True)
     emit("log", message=message, rows=data.rows, truncated=data.truncated, skipped=len(skipped))
 
-    model = AutoModelForCausalLM.from_pretrained(settings.base_model)
+    model = AutoModelForCausalLM.from_pretrained(
+        settings.base_model, **model_loading_arguments(precision, requested_attention)
+    )
     used_cache = model.config.use_cache
+    attention = attention_implementation(model)
+    packing = settings.packing == "on" or (
+        settings.packing == "auto" and packs_without_padding_cost(attention)
+    )
     collator: CountingCollator
-    if settings.packing:
-        attention = prepare_for_packing(model)  # refuses what would mix examples
-        collator = PackingCollator()
-    else:
-        attention = attention_implementation(model)
-        collator = PaddingCollator(tokenizer.pad_token_id)
+    if packing:
+        try:
+            prepare_for_packing(model)  # refuses what would mix examples
+        except PackingUnsupported as exc:
+            if settings.packing == "on":
+                raise
+            emit("warning", message=f"padded batches: {exc}")
+            packing = False
+    collator = PackingCollator() if packing else PaddingCollator(tokenizer.pad_token_id)
     emit(
         "log",
         message=f"attention {attention}, "
-        + ("packed batches (no padding)" if settings.packing else "padded batches"),
+        + ("packed batches (no padding)" if packing else "padded batches"),
         attention=attention,
-        packing=settings.packing,
+        packing=packing,
     )
-    args = training_arguments(settings)
+    record = effective(
+        plan,
+        learning_rate=settings.learning_rate,
+        warmup_steps=settings.warmup_steps,
+        scheduler=settings.lr_scheduler,
+        optimizer=settings.optim,
+        epochs=settings.epochs,
+        max_len=settings.max_seq_len,
+        precision=precision,
+        sampling=settings.sampling,
+        packing=packing,
+        max_grad_norm=settings.max_grad_norm,
+        attention=attention,
+        max_steps=settings.max_steps,
+    )
+    summary = describe(record)
+    print(f"magitui: {summary}", flush=True)
+    emit(
+        "log",
+        message=f"recipe {record['recipe']}: {summary}",
+        effective=record,
+        deviations=deviations(record),
+        notes=settings.notes,
+    )
+    for note in settings.notes:
+        emit("warning", message=note)
+
+    trainer_seen: dict[str, Any] = {}
+
+    class TrainerView(TrainerCallback):  # type: ignore[misc]
+        """Records what the Trainer really trains with, and stops a swapped optimizer before
+        its first step rather than at DeepSpeed's crash."""
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            trainer_seen.update(trainer_view(args, kwargs.get("optimizer"), kwargs.get("model")))
+            if state.is_world_process_zero:
+                print(f"magitui: trainer {json.dumps(trainer_seen)}", flush=True)
+                seen = trainer_seen
+                clip = seen["max_grad_norm"]
+                emit(
+                    "log",
+                    message=f"trainer: {seen['per_device_batch']} per device × "
+                    f"{seen['grad_accum']} accumulation × {processes_text(seen['world_size'])}, "
+                    f"{seen['optim']} ({seen['optimizer_class']}), "
+                    + (f"clipping at {clip:g}" if clip and clip > 0 else "no clipping")
+                    + f", {seen['weights_dtype']} weights"
+                    + (", bf16 autocast" if seen["bf16"] else "")
+                    + (", fp16 autocast" if seen["fp16"] else ""),
+                    trainer=dict(seen),
+                )
+            swapped = trainer_seen["optimizer_class"] == "DeepSpeedCPUAdam"
+            if swapped and optimizer_kind(settings.optim) != "adamw":
+                raise OptimizerSwapped(
+                    f"optimizer {settings.optim} with ZeRO optimizer offload: DeepSpeed "
+                    "replaced it with its CPU Adam, which cannot run it — use --optim "
+                    "adamw_torch, or turn optimizer offload off"
+                )
+
+    args = training_arguments(settings, plan, precision)
     trainer = Trainer(
         model=model,
         args=args,
         train_dataset=data.examples,
         data_collator=collator,
-        processing_class=tokenizer,
-        callbacks=[ProgressEvents(writer, collator)],
+        callbacks=[TrainerView(), ProgressEvents(writer, collator)],
+        **tokenizer_argument(Trainer, tokenizer),
     )
     resume_from = last_checkpoint(settings) if settings.resume else None
     if settings.resume and resume_from is None:
@@ -193,7 +411,7 @@ def run(settings: TrainSettings, writer: EventWriter | None) -> Path:
         # Servers and the chat pane then format a user turn exactly as training did.
         tokenizer.chat_template = CHAT_TEMPLATE
         tokenizer.save_pretrained(str(final_dir))
-        write_run_card(settings, data, final_dir)
+        write_run_card(settings, data, final_dir, record, collator.pad_share, trainer_seen)
         emit(
             "done",
             message=f"trained {result.global_step} steps; model in {final_dir}",
@@ -202,7 +420,7 @@ def run(settings: TrainSettings, writer: EventWriter | None) -> Path:
             train_loss=result.training_loss,
             pad_share=round(collator.pad_share, 4),
             tokens_per_batch=round(collator.tokens_per_batch, 1),
-            packing=settings.packing,
+            packing=packing,
         )
     return final_dir
 
@@ -224,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run(settings, writer)
         close_distributed(wait_for_all=True)
-    except (DataFileError, PackingUnsupported) as exc:
+    except (DataFileError, PackingUnsupported, BatchError, OptimizerSwapped) as exc:
         print(f"magitui: {exc}", file=sys.stderr, flush=True)
         if writer is not None:
             writer.emit("error", message=str(exc))

@@ -134,6 +134,8 @@ def test_generated_config_launches_real_training(
             str(isolated / "out"),
             "--max-steps",
             "2",
+            "--global-batch",
+            "4",
             "--per-device-batch",
             "4",
             "--accelerate-config",
@@ -145,6 +147,9 @@ def test_generated_config_launches_real_training(
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "done: trained 2 steps" in result.stderr
+    # The recipe's Adafactor cannot run under optimizer offload: named, then replaced.
+    assert "warning: optimizer adamw_torch instead of the recipe's adafactor" in result.stderr
+    assert "adamw_torch (DeepSpeedCPUAdam)" in result.stderr
     assert (isolated / "out" / "final" / "model.safetensors").exists()
 
 

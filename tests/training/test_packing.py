@@ -77,7 +77,7 @@ def test_attention_without_packed_masks_is_refused(tiny_model: Path) -> None:
         prepare_for_packing(model)
     message = str(caught.value)
     assert "'magitui_test_attention'" in message and "sdpa" in message
-    assert "without --packing" in message
+    assert "--packing off" in message
 
 
 def test_packed_training_job_has_no_padding(
@@ -86,7 +86,8 @@ def test_packed_training_job_has_no_padding(
     out = tmp_path / "out"
     command = [sys.executable, "-m", "magitui_core.training.sft", "--data", str(train_file)]
     command += ["--base-model", str(tiny_model), "--out", str(out), "--packing"]
-    command += ["--max-steps", "4", "--per-device-batch", "4", "--save-steps", "4"]
+    command += ["--max-steps", "4", "--global-batch", "4", "--per-device-batch", "4"]
+    command += ["--save-steps", "4"]
     job = jobs.start(command, kind="train")
     info = wait_until_ended(jobs, job.id, 180, "packed training")
     assert info.state.value == "succeeded", "\n".join(info.tail(30))
@@ -117,7 +118,8 @@ def test_packed_training_learns_exactly_what_padded_training_does(
     def losses(*extra: str) -> list[float]:
         command = [sys.executable, "-m", "magitui_core.training.sft", "--data", str(train_file)]
         command += ["--base-model", str(tiny_model), "--out", str(tmp_path / "-".join(extra))]
-        command += ["--max-steps", "3", "--per-device-batch", "4", "--save-steps", "3", *extra]
+        command += ["--max-steps", "3", "--global-batch", "4", "--per-device-batch", "4"]
+        command += ["--save-steps", "3", *extra]
         info = wait_until_ended(jobs, jobs.start(command, kind="train").id, 180, "training")
         assert info.state.value == "succeeded", "\n".join(info.tail(30))
         return [e["loss"] for e in read_events(info.events_path) if e["type"] == "metric"]

@@ -16,7 +16,8 @@ def magitui(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str
 def train_tiny(
     tiny_model: Path, train_file: Path, out: Path, steps: int, *extra: str
 ) -> subprocess.CompletedProcess[str]:
-    """`magitui train` of the tiny model, followed to its end."""
+    """`magitui train` of the tiny model, followed to its end: 4 rows per step (the recipe's
+    512 would be one step per epoch of these 40 rows)."""
     return magitui(
         "train",
         "--data",
@@ -27,6 +28,8 @@ def train_tiny(
         str(out),
         "--max-steps",
         str(steps),
+        "--global-batch",
+        "4",
         "--per-device-batch",
         "4",
         *extra,
@@ -89,6 +92,8 @@ def test_bad_arguments_are_refused_before_any_job_starts(
 def test_preflight_stops_the_walkthrough_mistake(
     isolated: Path, tiny_model: Path, train_file: Path
 ) -> None:
+    """The walkthrough: Adafactor asked explicitly with ZeRO optimizer offload, 24 per device ×
+    128 accumulation on 40 rows."""
     config = isolated / "cfg"
     written = magitui(
         "accelerate-config",
@@ -102,6 +107,8 @@ def test_preflight_stops_the_walkthrough_mistake(
         "cpu",
         "--mixed-precision",
         "no",
+        "--grad-accum",
+        "128",
     )
     assert written.returncode == 0, written.stderr
     refused = magitui(
@@ -116,16 +123,18 @@ def test_preflight_stops_the_walkthrough_mistake(
         "adafactor",
         "--per-device-batch",
         "24",
-        "--grad-accum",
-        "128",
+        "--global-batch",
+        "3072",
         "--accelerate-config",
         str(config / "accelerate.yaml"),
     )
     assert refused.returncode == 1
     assert "error: optimizer adafactor with ZeRO optimizer offload" in refused.stderr
+    assert "use --optim adamw_torch (the nearest choice that runs" in refused.stderr
     assert (
-        "warning: effective batch 3072 (24 per device × 128 accumulation × 1 processes) "
-        "on 40 rows is 1 optimizer step(s) per epoch" in refused.stderr
+        "warning: effective batch 3072 (24 per device × 128 accumulation × 1 process) "
+        "on 40 rows is 1 optimizer step(s) per epoch, 2 in all; each step averages all 40 "
+        "rows, not 3072" in refused.stderr
     )
     assert "1 preflight error(s); fix them, or launch anyway with --skip-checks" in refused.stderr
     assert json.loads(magitui("jobs", "--json").stdout) == []
@@ -153,7 +162,9 @@ def test_dry_run_prints_the_command_and_starts_nothing(
     assert "-m magitui_core.training.sft" in command and "--max-seq-len 256" in command
     assert "launchable: drop --dry-run to start it" in launchable.stderr
     blocked = magitui(*base, "--batch-size", "0", "--dry-run")
-    assert blocked.returncode == 1 and "--per-device-batch = 0" in blocked.stderr
+    assert blocked.returncode == 1 and "--per-device-batch = 0: must be at least 1" in (
+        blocked.stderr
+    )
     refused = magitui(*base, "--optim", "adafactor", "--dry-run", "--config", str(isolated / "x"))
     assert refused.returncode == 1 and "accelerate config" in refused.stderr
     assert json.loads(magitui("jobs", "--json").stdout) == []

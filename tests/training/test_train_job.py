@@ -34,6 +34,8 @@ def test_training_job_writes_events_checkpoints_and_a_servable_model(
         str(out),
         "--max-steps",
         "6",
+        "--global-batch",
+        "4",
         "--per-device-batch",
         "4",
         "--save-steps",
@@ -69,6 +71,17 @@ def test_training_job_writes_events_checkpoints_and_a_servable_model(
     assert card["base_model"] == str(tiny_model) and card["rows"] == 40
     assert card["settings"]["learning_rate"] == 5e-5
     assert "@@ Instruction" in card["prompt"]
+    # The recipe unless told otherwise; what the Trainer itself used agrees.
+    effective = card["effective"]
+    assert (effective["global_batch"], effective["per_device_batch"]) == (4, 4)
+    assert (effective["grad_accum"], effective["processes"]) == (1, 1)
+    assert (effective["optimizer"], effective["sampling"]) == ("adafactor", "random")
+    assert effective["max_grad_norm"] is None and effective["packing"] is False
+    assert card["trainer"]["optimizer_class"] == "Adafactor"
+    assert card["trainer"]["max_grad_norm"] == 0.0  # Trainer's "off"
+    assert 0 < card["pad_share"] < 1
+    (logged,) = [e for e in events if e["type"] == "log" and "effective" in e]
+    assert logged["effective"] == effective
 
 
 def test_resume_continues_the_step_count(
@@ -81,6 +94,8 @@ def test_resume_continues_the_step_count(
         str(tiny_model),
         "--out",
         str(tmp_path / "out"),
+        "--global-batch",
+        "4",
         "--per-device-batch",
         "4",
         "--save-steps",
@@ -138,6 +153,8 @@ def test_two_process_ddp_under_accelerate_writes_events_once(
         str(tmp_path / "out"),
         "--max-steps",
         "4",
+        "--global-batch",
+        "4",
         "--per-device-batch",
         "2",
         "--save-steps",
@@ -150,6 +167,9 @@ def test_two_process_ddp_under_accelerate_writes_events_once(
     (begin,) = [e for e in events if e["type"] == "progress"]
     assert begin["world_size"] == 2
     assert [e["step"] for e in events if e["type"] == "metric"] == [1, 2, 3, 4]
+    # The global batch of 4 splits as 2 per device × 2 processes, so no accumulation.
+    (effective,) = [e["effective"] for e in events if e["type"] == "log" and "effective" in e]
+    assert (effective["processes"], effective["grad_accum"]) == (2, 1)
     assert (tmp_path / "out" / "final" / "model.safetensors").exists()
 
 
@@ -202,17 +222,48 @@ def test_deepspeed_zero_with_cpu_offload(
         str(tmp_path / "out"),
         "--max-steps",
         "3",
+        "--global-batch",
+        "4",
         "--per-device-batch",
         "4",
         "--save-steps",
         "3",
+        "--optim",
+        "adamw_torch",  # DeepSpeed runs its CPU Adam under offload; Adafactor cannot run
     ]
     job = jobs.start(command, kind="train")
     info = wait_until_ended(jobs, job.id, 540, "DeepSpeed training")
     assert info.state.value == "succeeded", "\n".join(info.tail(40))
-    assert [e["step"] for e in read_events(info.events_path) if e["type"] == "metric"] == [1, 2, 3]
+    events = read_events(info.events_path)
+    assert [e["step"] for e in events if e["type"] == "metric"] == [1, 2, 3]
+    (trainer,) = [e["trainer"] for e in events if e["type"] == "log" and "trainer" in e]
+    assert trainer["optimizer_class"] == "DeepSpeedCPUAdam" and trainer["optim"] == "adamw_torch"
     from transformers import AutoModelForCausalLM
 
     trained = AutoModelForCausalLM.from_pretrained(tmp_path / "out" / "final")
     base = AutoModelForCausalLM.from_pretrained(tiny_model)
     assert sum(p.numel() for p in trained.parameters()) == sum(p.numel() for p in base.parameters())
+
+
+@pytest.mark.slow
+def test_adafactor_swapped_by_deepspeed_stops_before_its_crash(
+    jobs: JobManager, tiny_model: Path, train_file: Path, tmp_path: Path
+) -> None:
+    """Past preflight (a hand-made launch, or --skip-checks), Adafactor under ZeRO optimizer
+    offload stops before the first step with the reason, not DeepSpeed's adam_update crash."""
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--use_deepspeed"]
+    command += ["--num_processes", "1", "--num_machines", "1", "--zero_stage", "2"]
+    command += ["--offload_optimizer_device", "cpu", "--mixed_precision", "no"]
+    command += ["--dynamo_backend", "no", "--main_process_port", "29561"]
+    command += ["-m", "magitui_core.training.sft", "--data", str(train_file)]
+    command += ["--base-model", str(tiny_model), "--out", str(tmp_path / "out")]
+    command += ["--global-batch", "4", "--per-device-batch", "4", "--max-steps", "2"]
+    job = jobs.start(command, kind="train")
+    info = wait_until_ended(jobs, job.id, 540, "DeepSpeed training")
+    # The entry point exits 2; accelerate's launcher reports any failure as 1.
+    assert info.state.value == "failed", "\n".join(info.tail(40))
+    (error,) = [e for e in read_events(info.events_path) if e["type"] == "error"]
+    assert error["message"].startswith(
+        "optimizer adafactor with ZeRO optimizer offload: DeepSpeed replaced it with its CPU Adam"
+    )
+    assert not [e for e in read_events(info.events_path) if e["type"] == "metric"]

@@ -26,6 +26,7 @@ from magitui.widgets.log_tail import OutputTail, TailRead
 from magitui_core.jobs.events import EventReader
 from magitui_core.jobs.manager import JobInfo
 from magitui_core.training.diagnosis import Diagnosis, diagnose
+from magitui_core.training.recipe import effective_summary
 from magitui_core.training.series import TrainSeries
 
 TRAIN_ENTRY = "magitui_core.training.sft"
@@ -201,6 +202,12 @@ class TrainScreen(JobListScreen):
             lines.append(Content.from_markup("[b $success]Fix[/]   $fix", fix=diagnosis.fix))
         elif series.error:
             lines.append(Content.from_markup("[b $error]Error[/] $e", e=series.error))
+        if series.effective:
+            lines.append(
+                Content.from_markup(
+                    "[b]Recipe[/] $recipe", recipe=effective_summary(series.effective)
+                )
+            )
         if series.final:
             lines.append(Content.from_markup("[b]Model[/] $final", final=series.final))
         on_disk = [c.rsplit("/", 1)[-1] for c in series.checkpoints_on_disk()]
