@@ -63,9 +63,9 @@ class AccelerateSettings(BaseModel):
                 f"machine_rank {self.machine_rank} must be below num_machines "
                 f"{self.num_machines} (ranks count from 0)"
             )
-        if self.num_machines > 1:
-            if not self.main_process_ip:
-                raise ValueError("main_process_ip is needed when training on several machines")
+        if self.num_machines > 1 and not self.main_process_ip:
+            raise ValueError("main_process_ip is needed when training on several machines")
+        if self.main_process_ip:  # checked even on one machine: never silently dropped
             try:
                 ipaddress.ip_address(self.main_process_ip)
             except ValueError:

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from magitui_core.model_source import ModelSourceError, model_source
 from magitui_core.training.accelerate_config import (
     AccelerateSettings,
     LaunchConfig,
@@ -181,6 +182,10 @@ def resolve_launch(
     request: LaunchRequest, machine: Machine, flash_installed: bool | None = None
 ) -> ResolvedLaunch:
     """Every training choice settled; raises LaunchError naming what conflicts or is wrong."""
+    try:
+        model_source(request.base_model, "--base-model")  # a mistyped folder: one line, now
+    except ModelSourceError as exc:
+        raise LaunchError(str(exc)) from None
     for flag, value in (
         ("--num-processes", request.num_processes),
         ("--global-batch", request.global_batch),

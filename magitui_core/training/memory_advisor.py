@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from magitui_core.model_source import ModelSourceError, model_source
+
 BUFFER_FACTOR = 1.5  # DeepSpeed's additional_buffer_factor for CPU memory
 HEADROOM = 0.9  # keep 10 % of each memory free for the allocator and the CUDA context
 
@@ -123,9 +125,12 @@ def parse_parameter_count(text: str) -> int:
 
 def read_model_config(model: str) -> dict:
     """config.json of a local folder or of a model in the Hugging Face cache (never downloads)."""
-    local = Path(model).expanduser()
-    if local.is_dir():
-        path = local / "config.json"
+    try:
+        source = model_source(model)
+    except ModelSourceError as exc:
+        raise ModelShapeError(f"{exc} (or enter its parameter count, e.g. 6.7B)") from None
+    if source.folder is not None:
+        path = source.folder / "config.json"
     else:
         from huggingface_hub import try_to_load_from_cache
 

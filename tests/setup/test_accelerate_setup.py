@@ -71,6 +71,7 @@ def test_multi_node(tmp_path: Path) -> None:
         ),
         ({"num_machines": 2}, "main_process_ip is needed"),
         ({"num_machines": 2, "main_process_ip": "head-node"}, "'head-node' is not an IP"),
+        ({"main_process_ip": "not-an-ip"}, "'not-an-ip' is not an IP"),  # one machine too
         ({"zero_stage": 2, "offload_params": "cpu"}, "offloading parameters needs ZeRO stage 3"),
         ({"zero_stage": 0, "offload_optimizer": "cpu"}, "needs ZeRO stage 1, 2 or 3"),
         ({"zero_stage": 3, "offload_params": "nvme"}, "NVMe offload needs nvme_path"),
@@ -111,6 +112,19 @@ def test_cli_writes_both_files_and_refuses_bad_input(isolated: Path) -> None:
     )
     assert bad.returncode == 1
     assert "offloading parameters needs ZeRO stage 3" in bad.stderr
+    for args, message in (
+        (["--advise", "/no/such/dir"], "model folder /no/such/dir does not exist"),
+        (["--main-ip", "not-an-ip"], "'not-an-ip' is not an IP address"),
+    ):
+        refused = subprocess.run(
+            [*magitui_cmd(), "accelerate-config", "--out", str(isolated / "other"), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert refused.returncode == 1 and message in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert not (isolated / "other").exists()
 
 
 @pytest.mark.slow

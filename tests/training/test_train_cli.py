@@ -86,7 +86,21 @@ def test_bad_arguments_are_refused_before_any_job_starts(
         str(isolated / "out"),
     )
     assert not_a_model.returncode == 1 and "has no config.json" in not_a_model.stderr
+    for flags in ([], ["--dry-run"]):
+        missing_model = magitui(
+            "train",
+            *flags,
+            "--data",
+            str(train_file),
+            "--base-model",
+            "/no/such/dir",
+            "--out",
+            str(isolated / "out"),
+        )
+        assert missing_model.returncode == 1 and "Traceback" not in missing_model.stderr
+        assert "--base-model folder /no/such/dir does not exist" in missing_model.stderr
     assert json.loads(magitui("jobs", "--json").stdout) == []
+    assert not (isolated / "out").exists()
 
 
 def test_preflight_stops_the_walkthrough_mistake(
