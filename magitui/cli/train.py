@@ -262,6 +262,12 @@ def train(
         raise click.ClickException(
             f"{errors} preflight error(s); fix them, or launch anyway with --skip-checks"
         )
+    from magitui_core.jobs.locks import OutputLocked, ensure_free
+
+    try:
+        ensure_free(out)  # a training already writes there: refused before a job is made
+    except OutputLocked as exc:
+        raise click.ClickException(str(exc)) from None
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from magitui_core.jobs.events import EventWriter
+from magitui_core.jobs.locks import OutputLock, OutputLocked
 from magitui_core.prompts import CHAT_TEMPLATE, MAGICODER_PROMPT
 from magitui_core.training.packing import (
     PackingUnsupported,
@@ -439,10 +440,15 @@ def close_distributed(wait_for_all: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     settings = parse_settings(argv)
     writer = EventWriter.for_current_job() if is_main_process() else None
+    # One training per output folder: a second would overwrite checkpoints/ and final/. The
+    # main process holds the lock; the kernel drops it when that process ends, however it ends.
+    lock = OutputLock(settings.out) if is_main_process() else None
     try:
+        if lock is not None:
+            lock.acquire()
         run(settings, writer)
         close_distributed(wait_for_all=True)
-    except (DataFileError, PackingUnsupported, BatchError, OptimizerSwapped) as exc:
+    except (DataFileError, PackingUnsupported, BatchError, OptimizerSwapped, OutputLocked) as exc:
         print(f"magitui: {exc}", file=sys.stderr, flush=True)
         if writer is not None:
             writer.emit("error", message=str(exc))
@@ -451,6 +457,9 @@ def main(argv: list[str] | None = None) -> int:
         if writer is not None:
             writer.emit("error", message=f"{type(exc).__name__}: {exc}")
         raise
+    finally:
+        if lock is not None:
+            lock.release()
     return 0
 
 

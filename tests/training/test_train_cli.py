@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import magitui_cmd
@@ -48,6 +49,43 @@ def test_train_follows_the_job_to_the_end(
     assert f"done: trained 3 steps; model in {out / 'final'}" in lines
     (job,) = json.loads(magitui("jobs", "--json").stdout)
     assert job["id"] == job_id and job["kind"] == "train" and job["state"] == "succeeded"
+
+
+def test_a_second_training_into_one_folder_is_refused(
+    isolated: Path, tiny_model: Path, train_file: Path
+) -> None:
+    """While a training writes OUT, another is refused before a job is made; a training that
+    finds OUT locked anyway (started around the check) stops with the reason, exit 2."""
+    from magitui_core.jobs.locks import OutputLock
+
+    out = isolated / "out"
+    with OutputLock(out):
+        refused = train_tiny(tiny_model, train_file, out, 2, "--detach")
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr
+        assert f"another magitui is writing {out}" in refused.stderr
+        assert json.loads(magitui("jobs", "--json").stdout) == []
+        entry = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "magitui_core.training.sft",
+                "--data",
+                str(train_file),
+                "--base-model",
+                str(tiny_model),
+                "--out",
+                str(out),
+                "--global-batch",
+                "4",
+                "--per-device-batch",
+                "4",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert entry.returncode == 2 and f"another magitui is writing {out}" in entry.stderr
+    assert not (out / "final").exists()
 
 
 def test_bad_arguments_are_refused_before_any_job_starts(
