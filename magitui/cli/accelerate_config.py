@@ -163,9 +163,10 @@ def recipe_accumulation(processes: int) -> int:
     """The accumulation that makes the recipe's global batch with its per-device batch, so
     `magitui train --accelerate-config` with no options trains as the paper; said on stderr."""
     from magitui_core.training.recipe import MAGICODER
+    from magitui_core.training.recipe import recipe_accumulation as accumulation_for
 
-    per_step = MAGICODER.per_device_batch * processes
-    if MAGICODER.global_batch % per_step:
+    accumulation = accumulation_for(processes)
+    if accumulation is None:
         click.secho(
             f"gradient accumulation 1: the recipe's global batch {MAGICODER.global_batch} does "
             f"not split over {processes} processes × {MAGICODER.per_device_batch} per device — "
@@ -174,7 +175,6 @@ def recipe_accumulation(processes: int) -> int:
             fg="yellow",
         )
         return 1
-    accumulation = MAGICODER.global_batch // per_step
     click.secho(
         f"gradient accumulation {accumulation}: the recipe's global batch "
         f"{MAGICODER.global_batch} = {MAGICODER.per_device_batch} per device × {accumulation} × "

@@ -70,6 +70,15 @@ class BatchPlan:
     processes: int
 
 
+def recipe_accumulation(processes: int, recipe: Recipe = MAGICODER) -> int | None:
+    """The accumulation that makes the recipe's global batch from its per-device batch on
+    ``processes`` processes (128 on 2 GPUs), or None where it does not divide."""
+    per_step = recipe.per_device_batch * max(1, processes)
+    if recipe.global_batch % per_step:
+        return None
+    return recipe.global_batch // per_step
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 'es' if word.endswith('s') else 's'}"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pynvml
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, DataTable, Input, Select, TabbedContent, Tabs
+from textual.widgets import Checkbox, DataTable, Input, Select, Static, TabbedContent, Tabs
 
 import magitui.screens.setup.screen as setup_screen_code
 from magitui.app import MagituiApp
@@ -231,6 +231,29 @@ def test_single_gpu_with_bf16(run_dir: Path, monkeypatch: pytest.MonkeyPatch) ->
         ds_file = Path(config.deepspeed_config["deepspeed_config_file"])
         assert ds_file == (run_dir / "deepspeed.json").resolve()
         assert json.loads(ds_file.read_text())["zero_optimization"]["stage"] == 2
+
+    drive(MagituiApp(), scenario)
+
+
+def test_accumulation_follows_the_recipe_until_the_user_sets_it(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Setup's answers plus `magitui train` with no options make the paper's global batch of
+    512 (2 per device): the accumulation follows the GPU and machine counts, until typed."""
+    fake_gpus(monkeypatch, 2)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await open_setup(pilot)
+        await step(pilot, 3)
+        assert (control(pilot, "gpus").value, control(pilot, "grad_accum").value) == ("2", "128")
+        await answer(pilot, "gpus", "4")
+        assert control(pilot, "grad_accum").value == "64"
+        await answer(pilot, "num_machines", "2")
+        assert control(pilot, "grad_accum").value == "32"
+        await answer(pilot, "num_machines", "1")
+        await answer(pilot, "grad_accum", "16")  # the user's own choice stays
+        await answer(pilot, "gpus", "8")
+        assert control(pilot, "grad_accum").value == "16"
 
     drive(MagituiApp(), scenario)
 
@@ -476,7 +499,10 @@ def test_advisor_reads_config_json_and_applies_its_choice(
         assert result is not None
         shape = ModelShape.from_config(LLAMA_7B)
         cpu_gib = int(pilot.app.screen.query_one("#mem-cpu", Input).value)
-        expected = plans(shape, 80 * GIB, cpu_gib * GIB, gpus_per_node=2, micro_batch=8)
+        # The recipe's defaults: 2 per GPU, Adafactor.
+        expected = plans(
+            shape, 80 * GIB, cpu_gib * GIB, gpus_per_node=2, micro_batch=2, optimizer="adafactor"
+        )
         assert result.plans == expected
         assert result.recommended == recommend(expected)
         assert screen.shape == shape
@@ -547,6 +573,10 @@ def test_advisor_optimizer_choice_and_no_offload_for_adafactor(
         await type_into(pilot, "#mem-cpu", "400")
         await type_into(pilot, "#mem-batch", "1")
         await type_into(pilot, "#mem-params", "6.7B")
+        assert pilot.app.screen.query_one("#mem-optim", Select).value == "adafactor"  # recipe's
+        pilot.app.screen.query_one("#mem-optim", Select).value = "adamw"
+        await settle(pilot)
+        pilot.app.screen.query_one("#mem-params", Input).focus()
         adamw = await estimated(pilot, "enter")
         assert adamw is not None and adamw.recommended is not None
         assert adamw.recommended.offload_optimizer == "cpu"  # AdamW: offload
@@ -685,11 +715,13 @@ def test_preflight_catches_adafactor_with_offload_but_writing_is_allowed(
         await step(pilot, 5)
         await type_into(pilot, "#review-data", str(data))
         await type_into(pilot, "#review-batch", "24")
-        await choose_review_optimizer(pilot, "adafactor")
+        await pilot.press("enter")  # submitted: preflight runs on the new answers
+        await choose_review_optimizer(pilot, "adafactor")  # the recipe's: already chosen
         await wait_until(
             pilot, lambda: "adam_update()" in screen_text(pilot.app), "the preflight findings"
         )
-        text = screen_text(pilot.app)
+        findings = pilot.app.screen.query_one("#review-findings", Static)
+        text = " ".join(str(findings.render()).split())  # all of it, scrolled into view or not
         assert "✗ error" in text and "use --optim adamw_torch" in text
         # The walkthrough's 24 × 128 × 2 = 6 144 on 1 000 rows: one step per epoch.
         assert "effective batch 6144" in text
@@ -701,9 +733,14 @@ def test_preflight_catches_adafactor_with_offload_but_writing_is_allowed(
 
 
 async def choose_review_optimizer(pilot: Pilot[None], value: str) -> None:
+    """Pick ``value`` by keyboard: open the list, move to it, Enter."""
+    from magitui.screens.setup.review import OPTIMIZERS
+
     select = pilot.app.screen.query_one("#review-optim", Select)
+    names = [name for _, name in OPTIMIZERS]
+    moves = names.index(value) - names.index(str(select.value))
     select.focus()
-    await pilot.press("enter", "down", "enter")
+    await pilot.press("enter", *(["down"] * moves if moves > 0 else ["up"] * -moves), "enter")
     await settle(pilot)
     assert select.value == value
 

@@ -24,6 +24,7 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from magitui.screens.setup.toggle import YesNo
 from magitui_core.training.accelerate_config import MULTINODE_LAUNCHERS, AccelerateSettings, render
+from magitui_core.training.recipe import recipe_accumulation
 
 OFFLOAD = [("none", "none"), ("CPU RAM", "cpu"), ("NVMe disk", "nvme")]
 LAUNCHER_NOTES = {
@@ -294,6 +295,9 @@ class DistributedStep(Vertical):
         self.out_dir = out_dir
         self.settings: AccelerateSettings | None = AccelerateSettings()
         self.problems: list[Problem] = []
+        # The accumulation the recipe's global batch gives, while the answer still is that
+        # (it then follows the GPU and machine counts); None once the user chose another.
+        self._auto_accum: int | None = None
 
     def compose(self) -> ComposeResult:
         defaults = AccelerateSettings()
@@ -348,6 +352,8 @@ class DistributedStep(Vertical):
 
     def load(self, settings: AccelerateSettings) -> None:
         """Fill every control from ``settings`` (saved answers or the machine's defaults)."""
+        recipe = recipe_accumulation(max(1, settings.gpus) * settings.num_machines)
+        self._auto_accum = settings.grad_accum if settings.grad_accum == recipe else None
         for field in FIELDS:
             value = getattr(settings, field.name)
             control = self.query_one(f"#{control_id(field.name)}")
@@ -375,8 +381,29 @@ class DistributedStep(Vertical):
     @on(Input.Changed, ".setup-control")
     @on(Select.Changed, ".setup-control")
     @on(Checkbox.Changed, ".setup-control")
-    def _changed(self) -> None:
+    def _changed(self, event: Input.Changed | Select.Changed | Checkbox.Changed) -> None:
+        changed = event.control.id or ""
+        if changed in (control_id("gpus"), control_id("num_machines")):
+            self._follow_recipe_accumulation()
+        elif changed == control_id("grad_accum"):
+            accum = str(event.control.value).strip()
+            if self._auto_accum is not None and accum != str(self._auto_accum):
+                self._auto_accum = None  # the user's own choice: left alone from now on
         self.refresh_answers()
+
+    def _follow_recipe_accumulation(self) -> None:
+        raw = self.raw_answers()
+        try:
+            processes = max(1, int(str(raw["gpus"]).strip())) * int(str(raw["num_machines"]))
+        except ValueError:
+            return  # a count still being typed
+        accum = recipe_accumulation(processes)
+        if self._auto_accum is None or accum is None:
+            return
+        self._auto_accum = accum
+        control = self.query_one(f"#{control_id('grad_accum')}", Input)
+        with control.prevent(Input.Changed):
+            control.value = str(accum)
 
     def refresh_answers(self) -> None:
         raw = self.raw_answers()

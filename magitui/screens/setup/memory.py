@@ -24,6 +24,7 @@ from magitui_core.training.memory_advisor import (
     Plan,
     parse_parameter_count,
 )
+from magitui_core.training.recipe import MAGICODER
 
 GIB = 1024**3
 
@@ -79,7 +80,7 @@ class MemoryStep(Vertical):
                 ("mem-model", "Base model", "", "HF id or folder, e.g. bigcode/starcoder2-3b"),
                 ("mem-params", "…or parameters", "", "e.g. 6.7B (when no config.json)"),
                 ("mem-seq", "Sequence length", "1216", ""),
-                ("mem-batch", "Per-GPU batch", "8", ""),
+                ("mem-batch", "Per-GPU batch", str(MAGICODER.per_device_batch), ""),
                 ("mem-gpu", "GPU memory (GiB)", "", "per GPU"),
                 ("mem-cpu", "CPU memory (GiB)", "", "per machine"),
             ):
@@ -90,7 +91,7 @@ class MemoryStep(Vertical):
                 yield Label("Optimizer", classes="setup-label")
                 yield Select(
                     [(spec.label, key) for key, spec in OPTIMIZERS.items()],
-                    value="adamw",
+                    value="adafactor",  # the recipe's
                     allow_blank=False,
                     id="mem-optim",
                     compact=True,

@@ -20,11 +20,12 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from magitui.screens.setup.toggle import YesNo
 from magitui_core.training.memory_advisor import OPTIMIZERS as ADVISED_OPTIMIZERS
 from magitui_core.training.preflight import Finding
+from magitui_core.training.recipe import MAGICODER
 
 OTHER = "::folder::"
-# The memory advisor's optimizers, by HF Trainer's --optim names.
+# The memory advisor's optimizers, by HF Trainer's --optim names; the recipe's is marked.
 OPTIMIZERS = tuple(
-    (spec.label + (" (recommended)" if key == "adamw" else ""), spec.hf_optim)
+    (spec.label + (" (the recipe)" if spec.hf_optim == MAGICODER.optimizer else ""), spec.hf_optim)
     for key, spec in ADVISED_OPTIMIZERS.items()
 )
 
@@ -79,12 +80,12 @@ class ReviewStep(Vertical):
                 )
             with Horizontal(classes="setup-row"):
                 yield Label("Per-GPU batch", classes="setup-label")
-                yield Input("8", id="review-batch", compact=True)
+                yield Input(str(MAGICODER.per_device_batch), id="review-batch", compact=True)
             with Horizontal(classes="setup-row"):
                 yield Label("Optimizer", classes="setup-label")
                 yield Select(
                     OPTIMIZERS,
-                    value="adamw_torch",
+                    value=MAGICODER.optimizer,
                     allow_blank=False,
                     id="review-optim",
                     compact=True,
@@ -117,7 +118,8 @@ class ReviewStep(Vertical):
             if batch < 1:
                 raise ValueError
         except ValueError:
-            batch, problem = 8, f"per-GPU batch = {batch_text!r} — enter a whole number ≥ 1, e.g. 8"
+            batch = MAGICODER.per_device_batch
+            problem = f"per-GPU batch = {batch_text!r} — enter a whole number ≥ 1, e.g. {batch}"
         data = Path(data_text).expanduser() if data_text else None
         if data is not None and not data.is_file():
             problem = (

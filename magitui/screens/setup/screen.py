@@ -35,6 +35,7 @@ from magitui_core.machine.disks import DiskReport, format_binary
 from magitui_core.machine.gpu import GpuSnapshot
 from magitui_core.training.accelerate_config import ANSWERS_FILE, AccelerateSettings, load_answers
 from magitui_core.training.preflight import Finding, Machine
+from magitui_core.training.recipe import recipe_accumulation
 
 if TYPE_CHECKING:
     from magitui_core.context import Context
@@ -105,9 +106,14 @@ class MachineFacts:
 
 
 def machine_defaults(machine: Machine) -> AccelerateSettings:
-    """The answers this machine suggests: all its GPUs, bf16 where every GPU has it."""
+    """The answers this machine suggests: all its GPUs, bf16 where every GPU has it, and the
+    accumulation that makes the recipe's global batch of 512 on them (so `magitui train` with
+    this config and no options trains as the paper)."""
     precision = "bf16" if machine.bf16 else ("fp16" if machine.gpu_count else "no")
-    return AccelerateSettings(gpus=machine.gpu_count, mixed_precision=precision)
+    accumulation = recipe_accumulation(max(1, machine.gpu_count)) or 1
+    return AccelerateSettings(
+        gpus=machine.gpu_count, mixed_precision=precision, grad_accum=accumulation
+    )
 
 
 def describe_machine(gpu: GpuSnapshot, machine: Machine) -> Content:
