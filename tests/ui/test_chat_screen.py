@@ -125,6 +125,22 @@ def test_ctrl_j_adds_a_line_and_paste_keeps_every_line() -> None:
     drive(MagituiApp(), scenario)
 
 
+def test_b_without_an_endpoint_b_opens_b_and_leaves_a_alone() -> None:
+    async def scenario(pilot: Pilot[None]) -> None:
+        screen = await open_chat(pilot)
+        url_a = screen.pane.a.base_url
+        await pilot.press("b")
+        await settle(pilot)
+        dialog = pilot.app.screen
+        assert isinstance(dialog, ChatSettingsScreen)
+        assert dialog.focused is dialog.query_one("#url-b", Input)
+        await type_text(pilot, "http://127.0.0.1:9/v1")
+        assert dialog.query_one("#url-a", Input).value == url_a  # never overwritten
+        assert dialog.query_one("#url-b", Input).value == "http://127.0.0.1:9/v1"
+
+    drive(MagituiApp(), scenario)
+
+
 def test_settings_refuse_bad_values_in_place_and_apply_good_ones() -> None:
     async def scenario(pilot: Pilot[None]) -> None:
         screen = await open_chat(pilot)
@@ -239,7 +255,13 @@ def test_a_loaded_transcript_is_shown_and_its_code_copied(ctx: Context) -> None:
         assert "Write add" in text and "return a + b" in text
         await pilot.press("y")
         assert pilot.app.clipboard == "assert add(1, 2) == 3\n"
-        await pilot.press("x")
+        await pilot.press("x")  # asks first; No keeps everything
+        await settle(pilot)
+        assert "Clear this conversation" in screen_text(pilot.app)
+        await pilot.press("enter")  # the focused answer is No
+        await settle(pilot)
+        assert screen.conversations[0].turns == conversation.turns
+        await pilot.press("x", "y")
         await settle(pilot)
         assert screen.conversations[0].turns == []
         assert "No messages yet" in screen_text(pilot.app)
@@ -484,7 +506,15 @@ def test_regenerate_edit_and_resend(tiny_model_server: tuple[str, str], write_co
         await pilot.press("e")
         await settle(pilot)
         assert box(screen).text == "First" and screen.input_focused
-        assert screen.conversations[0].turns == [] and answers(screen) == []
+        # Escape gives up the edit: the last turn was never removed.
+        await type_text(pilot, " changed my mind")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert screen.conversations[0].turns == turns and len(answers(screen)) == 1
+        assert box(screen).text == "" and "edit cancelled" in screen_text(pilot.app)
+        await pilot.press("e")
+        await settle(pilot)
+        assert len(turns) == 2 and len(answers(screen)) == 1  # still there while editing
         await type_text(pilot, " edited")
         await pilot.press("enter")
         await turn_done(pilot, screen)
@@ -596,7 +626,7 @@ def test_transcripts_save_to_the_run_and_load_back(
         (json_file,) = chats.glob("*.json")
         assert json.loads(json_file.read_text())["turns"] == saved_turns
         assert "## You\n\nHello" in json_file.with_suffix(".md").read_text()
-        await pilot.press("x")
+        await pilot.press("x", "y")
         await settle(pilot)
         assert answers(screen) == []
         await pilot.press("l")

@@ -34,6 +34,7 @@ from magitui.screens.chat.message import AnswerView, Exchange
 from magitui.screens.chat.prompt_input import ChatInput
 from magitui.screens.chat.settings import ChatSettingsScreen, PaneSettings
 from magitui.screens.chat.transcripts import TranscriptPickerScreen
+from magitui.widgets.confirm import ConfirmScreen
 from magitui_core.chat.client import ChatError, ChatSettings, Conversation, TurnStats
 from magitui_core.chat.endpoints import (
     Endpoint,
@@ -146,6 +147,7 @@ class ChatScreen(MagituiScreen):
         self.run_name: str | None = None
         self.api_key: str | None = None
         self._chosen = False  # the user (or a transcript) picked the endpoint: keep it
+        self._editing_last = False  # e was pressed: Enter replaces the last turn, Esc keeps it
         self._live: set[AnswerView] = set()
         self._stop = threading.Event()
         self._turn: tuple[Action, str, Exchange, list[str]] | None = None
@@ -285,6 +287,12 @@ class ChatScreen(MagituiScreen):
         self.stop_generation()
 
     def action_leave_box(self) -> None:
+        if self._editing_last:
+            # Esc after e: the edit is dropped and the last turn, never removed, stays.
+            self._editing_last = False
+            box = self.query_one(ChatInput)
+            box.text = ""
+            self._status("edit cancelled — the last turn is kept")
         self.query_one("#chat-log").focus()
 
     def action_focus_input(self) -> None:
@@ -303,6 +311,9 @@ class ChatScreen(MagituiScreen):
             )
             return
         event.chat_input.clear()
+        if self._editing_last:
+            self._editing_last = False
+            await self._drop_last_exchange()
         await self.start_turn("send", text)
 
     async def start_turn(self, action: Action, text: str) -> None:
@@ -518,17 +529,24 @@ class ChatScreen(MagituiScreen):
         if self.streaming or not self._has_answer():
             return
         exchange = self._exchanges()[-1]
-        for conversation in self.conversations:
-            turns = conversation.turns
-            if len(turns) >= 2 and turns[-1]["role"] == "assistant":
-                del turns[-2:]
-        await exchange.remove()
+        # Nothing is removed yet: Enter replaces the last turn, Esc keeps it.
+        self._editing_last = True
         box = self.query_one(ChatInput)
         box.text = exchange.user_text
         box.focus()
         box.move_cursor(box.document.end)
-        self._status("editing the last message — Enter sends it again")
+        self._status("editing the last message — Enter replaces it, Esc keeps it")
         self._show_header()
+
+    async def _drop_last_exchange(self) -> None:
+        """The last question and its answer(s), from the history and the screen."""
+        for conversation in self.conversations:
+            turns = conversation.turns
+            if len(turns) >= 2 and turns[-1]["role"] == "assistant":
+                del turns[-2:]
+        exchanges = self._exchanges()
+        if exchanges:
+            await exchanges[-1].remove()
 
     def action_copy_code(self) -> None:
         answer = self._last_answer()
@@ -625,8 +643,11 @@ class ChatScreen(MagituiScreen):
         if self.streaming:
             return
         if self.pane.b is None:
-            self.notify("Set endpoint B first (o, then the B fields).", title="A/B compare")
-            self.action_settings()
+            self.notify("Set endpoint B first: its fields have the focus.", title="A/B compare")
+            self.app.push_screen(
+                ChatSettingsScreen(self.pane, self.endpoints, self.api_key, side="b"),
+                self._settings_chosen,
+            )
             return
         self.compare = not self.compare
         if self.compare:
@@ -690,6 +711,22 @@ class ChatScreen(MagituiScreen):
     async def action_new_chat(self) -> None:
         if self.streaming:
             return
+        turns = len(self.conversations[0].turns)
+        if turns:
+            question = (
+                f"Clear this conversation ({turns} messages)? It is not saved — No, then w "
+                "saves it first."
+            )
+            self.app.push_screen(ConfirmScreen("New chat", question, "Clear"), self._clear_chosen)
+            return
+        await self._clear_chat()
+
+    async def _clear_chosen(self, yes: bool | None) -> None:
+        if yes:
+            await self._clear_chat()
+
+    async def _clear_chat(self) -> None:
+        self._editing_last = False
         for conversation in self.conversations:
             conversation.turns.clear()
         await self._clear_log()

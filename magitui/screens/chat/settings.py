@@ -94,13 +94,17 @@ class ChatSettingsScreen(ModalScreen["PaneSettings | None"]):
     ]
 
     def __init__(
-        self, current: PaneSettings, endpoints: list[Endpoint], api_key: str | None = None
+        self,
+        current: PaneSettings,
+        endpoints: list[Endpoint],
+        api_key: str | None = None,
+        side: str = "a",
     ) -> None:
         super().__init__(classes="dialog-screen")
         self._current = current
         self._endpoints = endpoints
         self._api_key = api_key
-        self._editing = "a"  # which endpoint a pick fills
+        self._editing = side  # which endpoint a pick fills; its URL field gets the focus
 
     def compose(self) -> ComposeResult:
         a, b = self._current.a, self._current.b
@@ -138,7 +142,7 @@ class ChatSettingsScreen(ModalScreen["PaneSettings | None"]):
 
     def on_mount(self) -> None:
         self._show_endpoints()
-        self.query_one("#url-a", Input).focus()
+        self.query_one(f"#url-{self._editing}", Input).focus()
 
     def _show_endpoints(self) -> None:
         picks = self.query_one("#chat-picks", OptionList)
