@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -449,3 +450,31 @@ def launch_findings(resolved: ResolvedLaunch, machine: Machine) -> tuple[list[Fi
         settings, resolved.accel, machine, rows, shape, processes=resolved.plan.processes
     )
     return sorted(findings, key=lambda f: f.level != "error"), notes
+
+
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+
+
+def output_folder(command: list[str]) -> Path | None:
+    """The ``--out`` a training job's command line names (None if it names none)."""
+    for index, arg in enumerate(command):
+        if arg == "--out" and index + 1 < len(command):
+            return Path(command[index + 1])
+        if arg.startswith("--out="):
+            return Path(arg.split("=", 1)[1])
+    return None
+
+
+def newest_checkpoint(out: Path) -> Path | None:
+    """The checkpoint ``--resume`` continues from: the highest checkpoint-N under
+    OUT/checkpoints, chosen as transformers' get_last_checkpoint chooses (without importing it)."""
+    folder = out / "checkpoints"
+    try:
+        found = [
+            (int(match.group(1)), entry)
+            for entry in folder.iterdir()
+            if (match := _CHECKPOINT.match(entry.name)) and entry.is_dir()
+        ]
+    except OSError:
+        return None
+    return max(found)[1] if found else None

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from pilot_helpers import drive, screen_text, settle, wait_until
+from pilot_helpers import drive, notifications, screen_text, settle, wait_until
 from textual.pilot import Pilot
 
 from magitui.app import MagituiApp
@@ -134,13 +134,23 @@ def test_a_failed_run_shows_cause_and_fix(ctx: Context) -> None:
     drive(MagituiApp(context=ctx), scenario)
 
 
-def test_resume_starts_the_same_command_with_resume(ctx: Context) -> None:
-    finished_training(ctx, "train-ccc333", state=JobState.FAILED, events=[])
+def test_resume_asks_names_the_checkpoint_and_starts_the_same_command(ctx: Context) -> None:
+    job_dir = finished_training(ctx, "train-ccc333", state=JobState.FAILED, events=[])
+    for step in (40, 120, 80):
+        (job_dir / "out" / "checkpoints" / f"checkpoint-{step}").mkdir(parents=True)
 
     async def scenario(pilot: Pilot[None]) -> None:
         await pilot.press("t")
         await settle(pilot)
         await pilot.press("r")
+        await settle(pilot)
+        text = screen_text(pilot.app)
+        assert "Resume train-ccc333 from checkpoint-120" in text  # the newest, by number
+        assert "writes over" in text and "final" in text
+        await pilot.press("enter")  # No has the focus: nothing starts
+        await settle(pilot)
+        assert len(ctx.jobs.list_jobs()) == 1
+        await pilot.press("r", "y")
         await wait_until(pilot, lambda: len(ctx.jobs.list_jobs()) == 2, "the resumed job")
 
     drive(MagituiApp(context=ctx), scenario)
@@ -148,6 +158,21 @@ def test_resume_starts_the_same_command_with_resume(ctx: Context) -> None:
     assert resumed.status.kind == "train"
     assert resumed.status.command[-1] == "--resume"
     assert resumed.status.command[:3] == [sys.executable, "-m", "magitui_core.training.sft"]
+
+
+def test_resume_without_a_checkpoint_starts_nothing(ctx: Context) -> None:
+    finished_training(ctx, "train-ddd444", state=JobState.SUCCEEDED, events=[])
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await pilot.press("t")
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        (shown,) = notifications(pilot.app)
+        assert shown[:2] == ("warning", "Cannot resume") and "left no checkpoint" in shown[2]
+        assert len(ctx.jobs.list_jobs()) == 1
+
+    drive(MagituiApp(context=ctx), scenario)
 
 
 def test_no_training_jobs_says_how_to_start_one(ctx: Context) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,12 +21,14 @@ from textual.widgets import DataTable, Static
 from magitui.formatting import STATE_COLOURS, format_duration, state_label
 from magitui.screens.job_list import JobListScreen
 from magitui.screens.train.line_chart import LineChart
+from magitui.widgets.confirm import ConfirmScreen
 from magitui.widgets.job_table import JobsTable
 from magitui.widgets.log_search import SearchableLog
 from magitui.widgets.log_tail import OutputTail, TailRead
 from magitui_core.jobs.events import EventReader
 from magitui_core.jobs.manager import JobInfo
 from magitui_core.training.diagnosis import Diagnosis, diagnose
+from magitui_core.training.launch import newest_checkpoint, output_folder
 from magitui_core.training.recipe import effective_summary
 from magitui_core.training.series import TrainSeries
 
@@ -256,6 +259,30 @@ class TrainScreen(JobListScreen):
         job = self.selected_job()
         if job is None or job.is_live or not _is_training(job):
             return
+        out = output_folder(job.status.command)
+        checkpoint = newest_checkpoint(out) if out is not None else None
+        if out is None or checkpoint is None:
+            where = f"{out}/checkpoints" if out is not None else "its output folder"
+            self.notify(
+                f"Job {job.id} left no checkpoint in {where}: there is nothing to resume from.",
+                title="Cannot resume",
+                severity="warning",
+            )
+            return
+        question = Content.from_markup(
+            "Resume [b]$job[/] from [b]$checkpoint[/] as a new job? It continues training "
+            "into $out and, when it ends, writes over $final.",
+            job=job.id,
+            checkpoint=checkpoint.name,
+            out=str(out),
+            final=str(out / "final"),
+        )
+        self.app.push_screen(
+            ConfirmScreen("Resume training", question, "Resume"),
+            lambda yes: self._resume(job, checkpoint) if yes else None,
+        )
+
+    def _resume(self, job: JobInfo, checkpoint: Path) -> None:
         command = list(job.status.command)
         if "--resume" not in command:
             command.append("--resume")
@@ -263,7 +290,7 @@ class TrainScreen(JobListScreen):
             command, name=job.status.name, kind="train", run=job.status.run
         )
         self._selected_id = started.id
-        self.notify(f"Resuming from the newest checkpoint as job {started.id}.", title="Resumed")
+        self.notify(f"Resuming from {checkpoint.name} as job {started.id}.", title="Resumed")
         self.poll_now()
 
 
