@@ -359,3 +359,27 @@ def test_a_file_still_being_generated_is_not_curated(ctx: Context) -> None:
         for live in generation_jobs(ctx.jobs):
             ctx.jobs.stop(live.id, grace=1)
         server.close()
+
+
+def test_curation_asks_before_replacing_the_training_file(ctx: Context) -> None:
+    path = small_run(ctx)
+    out = path.parent / "train.jsonl"
+    out.write_text('{"instruction": "kept", "response": "until asked"}\n')
+    os.utime(out, (1, 1))  # older: the screen still opens the generated file first
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        screen = await open_data_screen(pilot)
+        await wait_opened(pilot, screen, path)
+        await pilot.press("p")
+        await pilot.pause()
+        assert "train.jsonl exists" in screen_text(pilot.app)
+        await pilot.press("enter")  # No has the focus
+        await pilot.pause()
+        assert ctx.jobs.list_jobs() == []
+        assert out.read_text() == '{"instruction": "kept", "response": "until asked"}\n'
+        await pilot.press("p", "y")
+        await wait_until(pilot, lambda: "curated: kept" in screen.job_text, "the job", 60)
+        assert "until asked" not in out.read_text()
+
+    drive(app, scenario, size=(100, 30))

@@ -23,6 +23,7 @@ from magitui.screens.base import MagituiScreen
 from magitui.screens.data.record_table import RecordTable, header_text
 from magitui.screens.data.record_view import RecordScreen
 from magitui.screens.data.stats import DataStatsScreen
+from magitui.widgets.confirm import ConfirmScreen
 from magitui_core.curation.data_rows import (
     DEFAULT_MAX_SEQ_LENGTH,
     KEPT,
@@ -422,6 +423,21 @@ class DataScreen(MagituiScreen):
             )
             return
         out, report = self.curation_paths(path)
+        if out.exists():
+            question = Content.from_markup(
+                "[b]$out[/] exists. Curate [b]$source[/] into it, replacing what it holds? "
+                "(It is replaced only when the new file is complete.)",
+                out=out.name,
+                source=path.name,
+            )
+            self.app.push_screen(
+                ConfirmScreen("Replace training data", question, "Replace"),
+                lambda yes: self._start_curation(path, out, report) if yes else None,
+            )
+            return
+        self._start_curation(path, out, report)
+
+    def _start_curation(self, path: Path, out: Path, report: Path) -> None:
         run = run_of(path, self.ctx.workspace.runs_dir)
         command = [sys.executable, "-m", "magitui_core.curation.preprocess", str(path)]
         command += ["--out", str(out), "--report", str(report)]
