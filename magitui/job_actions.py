@@ -30,18 +30,30 @@ class JobStopped(Message):
 
 
 def request_stop(screen: MagituiScreen, job: JobInfo) -> None:
-    if not job.is_live:
+    leftovers = job.leftover_pids()
+    if not job.is_live and not leftovers:
         screen.notify(
             f"Job {job.id} has already ended ({job.state.value}).", title="Nothing to stop"
         )
         return
     grace = screen.ctx.config.jobs.stop_grace_seconds
-    message = Content.from_markup(
-        "Stop job [b]$id[/b] ($name)?\n\n"
+    if leftovers:
+        # Crashed: its supervisor is gone but its command is not (it may hold a GPU or a lock).
+        head = Content.from_markup(
+            "Job [b]$id[/b] ($name) crashed, but $count of its processes still run "
+            "($pids). Stop them?\n\n",
+            id=job.id,
+            name=job.status.name,
+            count=str(len(leftovers)),
+            pids=", ".join(map(str, leftovers[:6])) + ("…" if len(leftovers) > 6 else ""),
+        )
+    else:
+        head = Content.from_markup(
+            "Stop job [b]$id[/b] ($name)?\n\n", id=job.id, name=job.status.name
+        )
+    message = head + Content.from_markup(
         "[$text-muted]Its processes get SIGTERM, then SIGKILL after $grace if they are "
         "still running.[/]",
-        id=job.id,
-        name=job.status.name,
         grace=format_duration(grace),
     )
 

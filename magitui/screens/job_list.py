@@ -30,12 +30,12 @@ class JobListScreen(PollingScreen):
             return self.selected_job() is not None or None
         if action == "stop_job":
             job = self.selected_job()
-            return (job is not None and job.is_live) or None
+            return (job is not None and (job.is_live or job.orphaned)) or None
         return True
 
     def binding_state(self) -> tuple[object, ...]:
         job = self.selected_job()
-        return (job is not None, job is not None and job.is_live)
+        return (job is not None, job is not None and (job.is_live or job.orphaned))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.sync_bindings()

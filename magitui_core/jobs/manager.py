@@ -51,6 +51,7 @@ class JobInfo:
     status: JobStatus
     state: JobState
     note: str = ""
+    orphaned: bool = False  # crashed, and its command was still running when last looked at
 
     @property
     def id(self) -> str:
@@ -84,6 +85,16 @@ class JobInfo:
             with contextlib.suppress(OSError):
                 times.append(path.stat().st_mtime)
         return max(times)
+
+    def leftover_pids(self) -> list[int]:
+        """Processes of a crashed job that still run (its supervisor is gone, they are not)."""
+        if (
+            self.state is not JobState.CRASHED
+            or self.status.pgid is None
+            or self.note.startswith("on host")
+        ):
+            return []
+        return [proc.pid for proc in group_members(self.status.pgid)]
 
     def tail(self, count: int = 20) -> list[str]:
         return last_lines(self.output_path, count)
@@ -120,9 +131,10 @@ def observe(job_dir: Path) -> JobInfo:
     if _pid_alive(status.pid, status.pid_create_time):
         return JobInfo(job_dir, status, status.state)
     note = "supervisor vanished without a final status"
-    if status.child_pid and _pid_alive(status.child_pid, None):
+    orphaned = bool(status.child_pid and _pid_alive(status.child_pid, None))
+    if orphaned:
         note += f"; command pid {status.child_pid} still running (stop it to clean up)"
-    return JobInfo(job_dir, status, JobState.CRASHED, note=note)
+    return JobInfo(job_dir, status, JobState.CRASHED, note=note, orphaned=orphaned)
 
 
 class JobManager:

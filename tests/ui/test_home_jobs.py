@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 from pilot_helpers import drive, notifications, screen_text, settle, wait_until
 from textual.pilot import Pilot
-from textual.widgets import Log
+from textual.widgets import Log, Static
 
 from magitui.app import MagituiApp
 from magitui.screens.home.screen import HomeScreen
@@ -53,6 +56,30 @@ def test_stopping_defaults_to_no(ctx: Context) -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert ctx.jobs.get(job.id).state is JobState.RUNNING
+
+    drive(app, scenario)
+
+
+def test_k_stops_what_a_crashed_job_left_running(ctx: Context) -> None:
+    """Its supervisor was killed; its command still runs: k says so and stops it."""
+    job = ctx.jobs.start(["sleep", "300"])
+    assert job.status.pid is not None
+    os.kill(job.status.pid, signal.SIGKILL)
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await wait_until(pilot, lambda: job.id in screen_text(app), "the job row")
+        await wait_until(pilot, lambda: ctx.jobs.get(job.id).state is JobState.CRASHED, "the crash")
+        await pilot.press("k")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        text = str(app.screen.query_one(".dialog-message", Static).render())
+        assert "crashed, but 1 of its processes still run" in text
+        assert str(job.status.child_pid) in text
+        await pilot.press("y")
+        await wait_until(
+            pilot, lambda: not ctx.jobs.get(job.id).leftover_pids(), "its processes to end"
+        )
 
     drive(app, scenario)
 
