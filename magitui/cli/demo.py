@@ -8,6 +8,7 @@ served model one question and stops what it started.
 from __future__ import annotations
 
 import re
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 import click
 
+from magitui.cli.base import CliContext, pass_ctx
 from magitui_core.demo.tour import (
     CHAT_MAX_TOKENS,
     CHAT_PROMPT,
@@ -42,13 +44,15 @@ TITLES = {stage.key: stage.title for stage in STAGES}
     "--dir",
     "folder",
     type=click.Path(path_type=Path, file_okay=False),
-    help="The demo's own workspace folder. Default: 'demo' in the platform data dir.",
+    help="The demo's own workspace folder. Default: 'demo' inside the workspace "
+    "(--workspace, MAGITUI_HOME or the config's, else the platform data dir).",
 )
 @click.option("--fresh", is_flag=True, help="Delete an earlier demo in that folder first.")
 @click.option(
     "--headless", is_flag=True, help="No TUI: print the stages, ask one question, clean up."
 )
-def demo(folder: Path | None, fresh: bool, headless: bool) -> None:
+@pass_ctx
+def demo(ctx: CliContext, folder: Path | None, fresh: bool, headless: bool) -> None:
     """A tour of the whole recipe on a tiny model: no GPU, no API key, no network.
 
     Builds a tiny random model and starts a teacher STAND-IN (a local server that answers in a
@@ -60,7 +64,10 @@ def demo(folder: Path | None, fresh: bool, headless: bool) -> None:
     if missing:
         click.secho(f"error: {missing_message(missing)}", err=True, fg="red")
         sys.exit(2)
-    root = (folder or default_dir()).expanduser().resolve()
+    root = (folder or default_dir(workspace_root(ctx))).expanduser().resolve()
+    again = "magitui demo --fresh" + (f" --dir {shlex.quote(str(root))}" if folder else "")
+    if ctx.workspace_arg and not folder:
+        again = f"magitui -w {shlex.quote(ctx.workspace_arg)} demo --fresh"
     try:
         if fresh:
             wipe(root)
@@ -73,11 +80,19 @@ def demo(folder: Path | None, fresh: bool, headless: bool) -> None:
     verb = "re-attached to" if attached else "started"
     click.secho(f"demo workspace {root}: {verb} demo job {job.id}", err=True, dim=True)
     if headless:
-        sys.exit(run_headless(jobs, job))
+        sys.exit(run_headless(jobs, job, again))
     run_tui(root, job)
 
 
-def run_headless(jobs: JobManager, job: JobInfo) -> int:
+def workspace_root(ctx: CliContext) -> Path:
+    """The workspace the other commands would use, not opened (the demo keeps its own inside)."""
+    from magitui_core import paths
+    from magitui_core.config import load_config
+
+    return Path(paths.resolve_workspace(ctx.workspace_arg, load_config().config.workspace.path))
+
+
+def run_headless(jobs: JobManager, job: JobInfo, again: str = "magitui demo --fresh") -> int:
     """Follow the demo job to its end, chat once, stop every job; the exit status."""
     from magitui_core.jobs.events import EventReader
 
@@ -119,7 +134,7 @@ def run_headless(jobs: JobManager, job: JobInfo) -> int:
             click.secho(f"stopped job {stopped}", err=True, dim=True)
         click.secho(
             f"The demo's files stay in {jobs.workspace.root} "
-            f"(open them: magitui -w {jobs.workspace.root}; start over: magitui demo --fresh).",
+            f"(open them: magitui -w {jobs.workspace.root}; start over: {again}).",
             err=True,
             dim=True,
         )

@@ -111,9 +111,10 @@ def missing_message(missing: list[str]) -> str:
     )
 
 
-def default_dir() -> Path:
-    """The demo's own workspace, in the platform data dir but never among runs/ or jobs/."""
-    return paths.default_workspace() / "demo"
+def default_dir(workspace: Path | None = None) -> Path:
+    """The demo's own workspace: ``demo`` inside the user's workspace (beside runs/ and jobs/,
+    never among them), or inside the platform data dir when none is given."""
+    return (workspace or paths.default_workspace()) / "demo"
 
 
 @dataclass(frozen=True)

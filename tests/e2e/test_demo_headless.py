@@ -123,6 +123,27 @@ def test_fresh_refuses_a_folder_that_is_not_a_demo(isolated: Path) -> None:
     assert (folder / "notes.txt").read_text() == "keep me"
 
 
+def test_the_demo_lives_in_the_workspace_the_user_chose(isolated: Path) -> None:
+    """MAGITUI_HOME and -w decide where the demo's folder is (no --dir): shown by --fresh
+    refusing a non-demo folder exactly there, before anything starts."""
+    for args, root in (
+        ([], isolated / "workspace"),  # MAGITUI_HOME, set by the isolated fixture
+        (["-w", str(isolated / "elsewhere")], isolated / "elsewhere"),
+    ):
+        (root / "demo").mkdir(parents=True)
+        (root / "demo" / "notes.txt").write_text("keep me")
+        result = subprocess.run(
+            [*magitui_cmd(), *args, "demo", "--headless", "--fresh"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 1, result.stderr
+        assert str(root / "demo") in result.stderr
+        assert "is not a magitui demo folder" in result.stderr
+        assert (root / "demo" / "notes.txt").read_text() == "keep me"
+
+
 def test_missing_extras_exit_2_with_the_install_command(isolated: Path) -> None:
     """A Python where fastapi (the serve extra) cannot be imported: nothing is created."""
     folder = isolated / "demo"
