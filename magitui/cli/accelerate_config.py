@@ -10,12 +10,16 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 from pydantic import ValidationError
 
+from magitui.cli.base import settings
 from magitui_core.training.accelerate_config import (
     MULTINODE_LAUNCHERS,
     AccelerateSettings,
     write_configs,
 )
-from magitui_core.training.memory_advisor import OPTIMIZERS
+from magitui_core.training.memory_advisor import OPTIMIZERS, optimizer_kind
+
+# train's --optim names for the advisor's optimizers, and the family names it used to take.
+OPTIM_CHOICES = [spec.hf_optim for spec in OPTIMIZERS.values()] + list(OPTIMIZERS)
 
 if TYPE_CHECKING:
     from magitui_core.training.memory_advisor import Optimizer, Plan
@@ -29,17 +33,28 @@ ADVISED = (
 )  # what --advise may choose
 
 
-@click.command("accelerate-config", context_settings={"show_default": True})
+@click.command(
+    "accelerate-config",
+    # Spellings before one vocabulary across commands (train's names), kept for one release.
+    context_settings=settings(
+        mixed_precision="precision",
+        optimizer="optim",
+        seq_len="max-seq-len",
+        micro_batch="per-device-batch",
+        checkpointing="gradient-checkpointing",
+        no_checkpointing="no-gradient-checkpointing",
+    ),
+)
 @click.option(
     "--out",
     required=True,
     type=click.Path(path_type=Path),
     help="Folder for accelerate.yaml and deepspeed.json (e.g. the run's folder).",
 )
-@click.option("--num-machines", type=int, default=1)
+@click.option("--num-machines", type=int, default=1, help="Machines training together.")
 @click.option("--machine-rank", type=int, default=0, help="This machine's rank (from 0).")
 @click.option("--main-ip", help="IP of the rank-0 machine (several machines only).")
-@click.option("--main-port", type=int, default=29500)
+@click.option("--main-port", type=int, default=29500, help="Port of the rank-0 machine.")
 @click.option(
     "--multinode-launcher",
     type=click.Choice(MULTINODE_LAUNCHERS),
@@ -47,12 +62,32 @@ ADVISED = (
     help="How DeepSpeed starts ranks on the other machines (several machines only).",
 )
 @click.option("--gpus", type=int, default=1, help="GPUs to use on this machine (0: CPU).")
-@click.option("--mixed-precision", type=click.Choice(["bf16", "fp16", "no"]), default="bf16")
-@click.option("--deepspeed/--no-deepspeed", default=True)
-@click.option("--zero-stage", type=click.IntRange(0, 3), default=2)
-@click.option("--offload-optimizer", type=click.Choice(["none", "cpu", "nvme"]), default="none")
-@click.option("--offload-params", type=click.Choice(["none", "cpu", "nvme"]), default="none")
-@click.option("--nvme-path", type=click.Path(path_type=Path))
+@click.option(
+    "--precision",
+    "mixed_precision",
+    type=click.Choice(["bf16", "fp16", "no"]),
+    default="bf16",
+    help="Mixed precision accelerate sets up (no: fp32).",
+)
+@click.option("--deepspeed/--no-deepspeed", default=True, help="Train under DeepSpeed ZeRO.")
+@click.option(
+    "--zero-stage", type=click.IntRange(0, 3), default=2, help="DeepSpeed ZeRO stage (0–3)."
+)
+@click.option(
+    "--offload-optimizer",
+    type=click.Choice(["none", "cpu", "nvme"]),
+    default="none",
+    help="Where ZeRO keeps optimizer states (cpu/nvme: less GPU memory, slower).",
+)
+@click.option(
+    "--offload-params",
+    type=click.Choice(["none", "cpu", "nvme"]),
+    default="none",
+    help="Where ZeRO-3 keeps parameters (cpu/nvme: less GPU memory, slower).",
+)
+@click.option(
+    "--nvme-path", type=click.Path(path_type=Path), help="Folder on an NVMe disk for nvme offload."
+)
 @click.option(
     "--grad-accum",
     type=int,
@@ -68,19 +103,33 @@ ADVISED = (
     "as 6.7B): print the advisor's table and take its ZeRO stage and offload unless given.",
 )
 @click.option(
-    "--optimizer",
-    type=click.Choice(list(OPTIMIZERS)),
-    default="adamw",
-    help="Optimizer the advisor sizes for (train with its --optim name).",
+    "--optim",
+    "optimizer",
+    type=click.Choice(OPTIM_CHOICES),
+    default="adafactor",
+    help="Optimizer the advisor sizes for, by train's --optim name (the recipe's: adafactor).",
 )
 @click.option("--gpu-memory", type=float, help="Advisor: GiB per GPU [default: this machine's].")
 @click.option("--cpu-memory", type=float, help="Advisor: GiB of RAM [default: this machine's].")
 @click.option(
-    "--seq-len", type=click.IntRange(min=1), default=1216, help="Advisor: tokens per row."
+    "--max-seq-len",
+    "seq_len",
+    type=click.IntRange(min=1),
+    default=1216,
+    help="Advisor: tokens per row (train's --max-seq-len).",
 )
-@click.option("--micro-batch", type=click.IntRange(min=1), default=8, help="Advisor: rows per GPU.")
 @click.option(
-    "--checkpointing/--no-checkpointing", default=True, help="Advisor: gradient checkpointing."
+    "--per-device-batch",
+    "micro_batch",
+    type=click.IntRange(min=1),
+    default=2,
+    help="Advisor: rows per GPU (train's --per-device-batch; the recipe's: 2).",
+)
+@click.option(
+    "--gradient-checkpointing/--no-gradient-checkpointing",
+    "checkpointing",
+    default=True,
+    help="Advisor: gradient checkpointing.",
 )
 def accelerate_config(
     out: Path,
@@ -221,7 +270,7 @@ def advise(
         raise click.ClickException(
             "--gpu-memory is missing — no GPU here; give the target GPU's memory, e.g. 80"
         )
-    kind = cast("Optimizer", optimizer)
+    kind = cast("Optimizer", optimizer_kind(optimizer) or optimizer)
     all_plans = plans(shape, gpu_bytes, cpu_bytes, optimizer=kind, **layout)
     best = recommend(all_plans)
     spec = OPTIMIZERS[kind]
@@ -240,7 +289,8 @@ def advise(
         )
     if best is None:
         message = (
-            "nothing fits — more GPUs, a smaller --micro-batch or --seq-len, or a smaller model"
+            "nothing fits — more GPUs, a smaller --per-device-batch or --max-seq-len, or a smaller "
+            "model"
         )
         if required:
             raise click.ClickException(message)

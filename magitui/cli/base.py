@@ -65,3 +65,22 @@ def fmt_time(ts: float | None) -> str:
 
 
 fmt_duration = compact_duration
+
+
+class OldSpellings:
+    """A command's former option names, still understood for one release but never shown.
+
+    Used as click's ``token_normalize_func``: click hands it each option name without its
+    dashes (``mixed-precision`` for ``--mixed-precision``) and looks the result up.
+    """
+
+    def __init__(self, **renamed: str) -> None:
+        self.renamed = {old.replace("_", "-"): new for old, new in renamed.items()}
+
+    def __call__(self, token: str) -> str:
+        return self.renamed.get(token, token)
+
+
+def settings(**old_spellings: str) -> dict[str, Any]:
+    """Context settings every command shares: defaults shown in --help, old spellings kept."""
+    return {"show_default": True, "token_normalize_func": OldSpellings(**old_spellings)}

@@ -49,9 +49,9 @@ def _show_prompt(client: ChatClient) -> None:
 @click.option("--model", required=True, help="Model name the server expects.")
 @click.option("-p", "--prompt", help="Ask one question, print the answer and exit.")
 @click.option("--system", help="System prompt.")
-@click.option("--temperature", type=float, default=0.2)
-@click.option("--top-p", type=float, default=0.95)
-@click.option("--max-tokens", type=int, default=1024)
+@click.option("--temperature", type=float, default=0.2, help="Sampling temperature (0: greedy).")
+@click.option("--top-p", type=float, default=0.95, help="Nucleus sampling: the top-p mass.")
+@click.option("--max-tokens", type=int, default=1024, help="Answer token limit.")
 @click.option(
     "--prompt-format",
     type=click.Choice(PROMPT_FORMATS),

@@ -205,9 +205,9 @@ def _list_models(base_url: str, model: str | None, api_key_env: str) -> None:
 )
 @click.option(
     "--engine",
-    type=click.Choice(["vllm", "transformers"]),
-    default="vllm",
-    help="Server for --local-teacher.",
+    type=click.Choice(["auto", "vllm", "transformers"]),
+    default="auto",
+    help="Server for --local-teacher; auto: vLLM when installed, else transformers serve.",
 )
 @pass_ctx
 @friendly_errors
@@ -291,12 +291,14 @@ def generate(
 def _serve_locally(context: Any, model: str, engine: str, run_name: str | None) -> tuple[str, str]:
     from magitui_core.generation.local_teacher import (
         LocalTeacherError,
+        default_engine,
         start_local_teacher,
         wait_until_ready,
     )
 
+    chosen = default_engine() if engine == "auto" else engine  # as magitui serve chooses
     try:
-        teacher = start_local_teacher(context.jobs, model, engine, run=run_name)
+        teacher = start_local_teacher(context.jobs, model, chosen, run=run_name)
         click.echo(
             f"teacher server job {teacher.job.id} starting at {teacher.base_url} "
             f"(stop it later: magitui jobs stop {teacher.job.id})…",

@@ -88,21 +88,28 @@ def jobs(click_ctx: click.Context, ctx: CliContext, as_json: bool, run_name: str
 
 
 @jobs.command("start", context_settings={"ignore_unknown_options": True})
-@click.option("--name", "-n", help="A readable name (default: the command's name).")
+@click.option("--name", help="A readable name (default: the command's name).")
+# -n means "how many" everywhere else (generate -n, jobs logs -n): kept here for one release.
+@click.option("-n", "name_alias", hidden=True)
 @click.option("--run", "run_name", metavar="RUN", help="File the job under this run.")
 @click.option("--kind", default="command", show_default=True, help="Job kind shown in the UI.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @pass_ctx
 @friendly_errors
 def jobs_start(
-    ctx: CliContext, name: str | None, run_name: str | None, kind: str, command: tuple[str, ...]
+    ctx: CliContext,
+    name: str | None,
+    name_alias: str | None,
+    run_name: str | None,
+    kind: str,
+    command: tuple[str, ...],
 ) -> None:
     """Run COMMAND as a detached, managed job; prints its id.
 
     The job keeps running when this shell, the SSH link or the app goes away.
     Put `--` before the command: magitui jobs start --name vllm -- vllm serve MODEL
     """
-    job = ctx.get().jobs.start(list(command), name=name, kind=kind, run=run_name)
+    job = ctx.get().jobs.start(list(command), name=name or name_alias, kind=kind, run=run_name)
     if job.status.child_pid is None:  # the command never ran
         raise click.ClickException(f"job {job.id} failed to start: {job.status.error}")
     click.echo(job.id)
@@ -182,7 +189,7 @@ def jobs_stop(ctx: CliContext, job_id: str, grace: float | None) -> None:
 
 @jobs.command("show")
 @click.argument("job_id")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_ctx
 @friendly_errors
 def jobs_show(ctx: CliContext, job_id: str, as_json: bool) -> None:

@@ -66,7 +66,7 @@ def _resolve(
 @click.command()
 @click.argument("inputs", nargs=-1, metavar="[IN.jsonl ...]")
 @click.option("--out", "-o", metavar="FILE", help="Formatted JSONL (instruction, response).")
-@click.option("--run", metavar="NAME", help="Resolve relative paths in runs/NAME/data/.")
+@click.option("--run", metavar="RUN", help="Resolve relative paths in runs/RUN/data/.")
 @click.option(
     "--dedupe",
     type=click.Choice(list(DEDUPE_MODES)),

@@ -19,7 +19,7 @@ def config_cmd(click_ctx: click.Context) -> None:
 
 
 @config_cmd.command("show")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def config_show(as_json: bool = False) -> None:
     """Print the effective settings and where they come from."""
     from magitui_core.config import load_config

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from magitui.cli.base import CliContext, fmt_duration, friendly_errors, pass_ctx
+from magitui.cli.base import CliContext, fmt_duration, friendly_errors, pass_ctx, settings
 from magitui_core.jobs.events import EventReader
 from magitui_core.training.launch import (
     LaunchError,
@@ -68,7 +68,9 @@ def dry_run_record(
     }
 
 
-@click.command("train", context_settings={"show_default": True})
+@click.command(
+    "train", context_settings=settings(batch_size="per-device-batch", max_len="max-seq-len")
+)
 @click.option(
     "--data",
     "data",
@@ -86,7 +88,7 @@ def dry_run_record(
 )
 @click.option(
     "--per-device-batch",
-    "--batch-size",
+    "per_device_batch",
     type=int,
     help=f"Rows per process per forward pass  [default: {MAGICODER.per_device_batch}]",
 )
@@ -102,10 +104,23 @@ def dry_run_record(
     help="Processes on this machine without a config file (DDP)  [default: 1; with "
     "--accelerate-config: its num_processes]",
 )
-@click.option("--epochs", type=float, default=MAGICODER.epochs)
-@click.option("--learning-rate", "--lr", type=float, default=MAGICODER.learning_rate)
-@click.option("--lr-scheduler", default=MAGICODER.scheduler)
-@click.option("--warmup-steps", type=int, default=MAGICODER.warmup_steps)
+@click.option("--epochs", type=float, default=MAGICODER.epochs, help="Passes over the data.")
+@click.option(
+    "--learning-rate",
+    "--lr",
+    type=float,
+    default=MAGICODER.learning_rate,
+    help="Peak learning rate.",
+)
+@click.option(
+    "--lr-scheduler", default=MAGICODER.scheduler, help="HF Trainer learning-rate schedule."
+)
+@click.option(
+    "--warmup-steps",
+    type=int,
+    default=MAGICODER.warmup_steps,
+    help="Optimizer steps of linear warm-up.",
+)
 @click.option(
     "--max-grad-norm",
     type=float,
@@ -114,7 +129,7 @@ def dry_run_record(
 )
 @click.option(
     "--max-seq-len",
-    "--max-len",
+    "max_seq_len",
     type=int,
     default=MAGICODER.max_len,
     help="max_training_seq_length: longer examples are cut",
@@ -154,10 +169,12 @@ def dry_run_record(
     help="auto: flash_attention_2 where flash-attn is installed and a GPU trains in 16 bits, "
     "else transformers' default (sdpa).",
 )
-@click.option("--gradient-checkpointing", is_flag=True)
-@click.option("--save-steps", type=int, default=500)
+@click.option(
+    "--gradient-checkpointing", is_flag=True, help="Recompute activations: less memory, slower."
+)
+@click.option("--save-steps", type=int, default=500, help="Save a checkpoint every N steps.")
 @click.option("--max-steps", type=int, default=-1, help="Stop after N steps (-1: epochs).")
-@click.option("--seed", type=int, default=42)
+@click.option("--seed", type=int, default=42, help="Seed of shuffling and initialisation.")
 @click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in --out.")
 @click.option(
     "--accelerate-config",

@@ -33,6 +33,8 @@ def test_without_vllm_the_message_says_how_to_install_it(isolated: Path, tmp_pat
             "generate",
             "--local-teacher",
             "some/model",
+            "--engine",
+            "vllm",  # asked for by name (auto would fall back to transformers serve)
             "--seeds",
             str(tmp_path),
             "--count",

@@ -204,8 +204,10 @@ def accelerate_config_cli(out: Path, *args: str) -> subprocess.CompletedProcess[
 def test_cli_advisor_chooses_the_stage_for_the_optimizer(isolated: Path, tiny_model: Path) -> None:
     """The Setup screen's advisor headless: a 6.7 B model on 2 × 24 GiB needs CPU offload
     with AdamW; Adafactor cannot offload, so nothing fits unless the stage is given."""
-    small = ("--gpus", "2", "--gpu-memory", "24", "--cpu-memory", "400", "--micro-batch", "1")
-    adamw = accelerate_config_cli(isolated / "adamw", "--advise", "6.7B", *small)
+    small = ("--gpus", "2", "--gpu-memory", "24", "--cpu-memory", "400", "--per-device-batch", "1")
+    adamw = accelerate_config_cli(
+        isolated / "adamw", "--advise", "6.7B", "--optim", "adamw_torch", *small
+    )
     assert adamw.returncode == 0, adamw.stderr
     assert "6.70 B parameters, AdamW" in adamw.stderr
     assert "★ ZeRO-2 + optimizer on CPU: the fastest that fits; train with --optim adamw_torch" in (
@@ -214,7 +216,9 @@ def test_cli_advisor_chooses_the_stage_for_the_optimizer(isolated: Path, tiny_mo
     zero = json.loads((isolated / "adamw" / "deepspeed.json").read_text())["zero_optimization"]
     assert (zero["stage"], zero["offload_optimizer"]["device"]) == (2, "cpu")
 
-    adafactor = ("--advise", "6.7B", "--optimizer", "adafactor", *small)
+    # The former spellings (--optimizer, --micro-batch) still work for one release.
+    old_small = ("--gpus", "2", "--gpu-memory", "24", "--cpu-memory", "400", "--micro-batch", "1")
+    adafactor = ("--advise", "6.7B", "--optimizer", "adafactor", *old_small)
     refused = accelerate_config_cli(isolated / "adafactor", *adafactor)
     assert refused.returncode == 1 and "crashes CPU Adam" in refused.stderr
     assert "Error: nothing fits" in refused.stderr
