@@ -77,6 +77,25 @@ FLAG_LABELS = {
     "--concurrency": "Parallel",
     "--out": "Output",
 }
+# What the engine tells a shell user to do, said in this screen's terms.
+APP_WORDS = {
+    "rerun the same command": "start it again (ctrl+r; finished indices are skipped)",
+    "rerun the same settings to resume": "start it again (ctrl+r) to resume",
+    "use another --out, or --force": "choose another Output",
+    "use another --out": "choose another Output",
+    "--force": "another Output",
+}
+
+
+def in_app_words(message: str) -> str:
+    """An engine message with the screen's field names and keys instead of CLI flags."""
+    for phrase, words in APP_WORDS.items():
+        message = message.replace(phrase, words)
+    for flag, label in FLAG_LABELS.items():
+        message = message.replace(flag, label)
+    return message
+
+
 SAMPLE_CHARS = 4000  # a huge sample must not slow the screen; the file has all of it
 WARNINGS_MAX_LINES = 100
 
@@ -227,8 +246,8 @@ class GenerateScreen(JobListScreen):
         self._summary = view.summary or self._summary
         self._errors += view.errors
         if view.warnings or view.errors:
-            self._warnings += [f"warning: {w}" for w in view.warnings]
-            self._warnings += [f"error: {e}" for e in view.errors]
+            self._warnings += [f"warning: {in_app_words(w)}" for w in view.warnings]
+            self._warnings += [f"error: {in_app_words(e)}" for e in view.errors]
             del self._warnings[:-WARNINGS_MAX_LINES]
             self.query_one("#warnings-text", Static).update("\n".join(self._warnings))
         self.query_one("#warnings-panel").border_subtitle = str(len(self._warnings) or "none")
@@ -447,27 +466,34 @@ class GenerateScreen(JobListScreen):
         )
 
     def action_serve_local(self) -> None:
-        """Start `vllm serve MODEL` as a job and point the form at it once it answers."""
-        from magitui_core.generation.local_teacher import LocalTeacherError, engine_command
+        """Serve MODEL here as a job (vLLM where installed, else transformers serve, as
+        `magitui serve` chooses) and point the form at it once it answers."""
+        from magitui_core.generation.local_teacher import (
+            LocalTeacherError,
+            default_engine,
+            engine_command,
+        )
 
         model = self._field("model")
         if not model:
             self.notify("Fill in Model with the model to serve (hub id or folder).")
             return
+        engine = default_engine()
         try:
-            engine_command("vllm", model, 0)  # fails at once, with the install hint
+            engine_command(engine, model, 0)  # fails at once, with the install hint
         except LocalTeacherError as exc:
-            self.notify(str(exc), title="Cannot serve locally", severity="error", timeout=15)
+            self.notify(in_app_words(str(exc)), title="Cannot serve locally", severity="error")
             return
+        server = "vllm serve" if engine == "vllm" else "transformers serve"
         self.query_one("#probe-result", Static).update(
-            f"Starting vllm serve {model} as a job; waiting for it to answer…"
+            f"Starting {server} {model} as a job; waiting for it to answer…"
         )
         jobs = self.ctx.jobs
 
         def serve() -> Any:
             from magitui_core.generation.local_teacher import start_local_teacher, wait_until_ready
 
-            return wait_until_ready(jobs, start_local_teacher(jobs, model))
+            return wait_until_ready(jobs, start_local_teacher(jobs, model, engine))
 
         self.run_worker(
             serve, name="serve the teacher", group="serve", thread=True, exit_on_error=False
@@ -527,10 +553,7 @@ class GenerateScreen(JobListScreen):
         try:
             settings.validate()
         except ValueError as exc:  # the engine names its flags; the form has labels
-            message = str(exc)
-            for flag, label in FLAG_LABELS.items():
-                message = message.replace(flag, label)
-            raise ValueError(message) from None
+            raise ValueError(in_app_words(str(exc))) from None
         return run, settings
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -560,7 +583,9 @@ class GenerateScreen(JobListScreen):
 
     def worker_failed(self, worker: Worker[Any]) -> None:
         if worker.group == "start" and isinstance(worker.error, INPUT_ERRORS):
-            self.notify(str(worker.error), title="Cannot start", severity="error", timeout=10)
+            self.notify(
+                in_app_words(str(worker.error)), title="Cannot start", severity="error", timeout=10
+            )
             return
         super().worker_failed(worker)
 

@@ -265,6 +265,9 @@ class JobManager:
         Returns once no process of the group is alive.
         """
         info = self.get(job_id)
+        if info.state is JobState.STARTING:
+            # No process group to signal yet: wait for it, or the job would start after all.
+            info = self._await_start(info.dir, START_TIMEOUT)
         pgid = info.status.pgid
         if info.note.startswith("on host"):
             raise JobError(f"job {info.id} runs {info.note}; stop it there")

@@ -227,17 +227,23 @@ def test_bad_form_input_is_one_clear_line(ctx: Context, tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vllm is installed")
-def test_serve_locally_without_vllm_says_how_to_install(ctx: Context) -> None:
+def test_serve_locally_without_vllm_uses_transformers_serve(ctx: Context) -> None:
+    """As `magitui serve` does: vLLM where installed, else transformers serve — the screen has
+    no engine choice to point at."""
     app = MagituiApp(context=ctx)
 
     async def scenario(pilot: Pilot[None]) -> None:
         screen = await open_generate(pilot)
         await fill(pilot, screen, model="mistralai/Mistral-7B-Instruct-v0.2")
         screen.query_one("#serve-local", Button).press()
-        await settle(pilot)
-        (problem,) = [n for n in notifications(app) if n[1] == "Cannot serve locally"]
-        assert "pip install vllm" in problem[2]
-        assert ctx.jobs.list_jobs() == []
+        await wait_until(pilot, lambda: ctx.jobs.list_jobs(), "the server job")
+        assert "Starting transformers serve mistralai/Mistral-7B-Instruct-v0.2" in screen_text(app)
+        (job,) = ctx.jobs.list_jobs()
+        assert job.status.command[:2] == ["transformers", "serve"] or "serve" in job.status.command
+        assert not [n for n in notifications(app) if "--engine" in n[2]]
+        # Stopped once it runs (a job still starting has no process group to signal yet).
+        await wait_until(pilot, lambda: ctx.jobs.get(job.id).status.pgid, "the server to run")
+        ctx.jobs.stop(job.id, grace=1)
 
     drive(app, scenario, size=(100, 30))
 
