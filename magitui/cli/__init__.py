@@ -28,6 +28,7 @@ COMMANDS = {
     "gpu": "magitui.cli.monitor:gpu",
     "cache": "magitui.cli.monitor:cache",
     "demo": "magitui.cli.demo:demo",
+    "eval": "magitui.cli.eval:eval_cmd",
 }
 
 
