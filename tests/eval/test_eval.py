@@ -234,3 +234,43 @@ def test_cli_json_and_detached_job(problems: list[Problem], isolated: Path, tmp_
     assert done_events and done_events[0]["pass@1"] == pytest.approx(0.4)
     assert any(e["type"] == "progress" for e in events)
     assert (tmp_path / "job" / "samples.jsonl").exists()
+
+
+@pytest.mark.slow
+def test_a_real_transformers_serve_scores_without_breaking(
+    tiny_model_server: tuple[str, str], tmp_path: Path
+) -> None:
+    """The plumbing against a real server: the tiny random model scores 0 — what matters is
+    that every problem is asked, executed and recorded, in both modes, with exit 0."""
+    base_url, model = tiny_model_server
+    for mode in ("base", "instruct"):
+        out = tmp_path / mode
+        result = subprocess.run(
+            [
+                *magitui_cmd(),
+                "eval",
+                "--base-url",
+                base_url,
+                "--model",
+                model,
+                "--mode",
+                mode,
+                "--limit",
+                "3",
+                "--max-tokens",
+                "16",
+                "--out",
+                str(out),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        summary = json.loads(result.stdout.strip().splitlines()[-1])
+        assert summary["mode"] == mode and summary["executed"] == 3
+        assert 0.0 <= summary["pass@1"] <= 1.0
+        samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+        assert [s["task_id"] for s in samples] == ["HumanEval/0", "HumanEval/1", "HumanEval/2"]
+        assert all(isinstance(s["passed"], bool) and s["result"] for s in samples)
