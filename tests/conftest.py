@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,3 +163,24 @@ def wait_until_ended(
         assert time.monotonic() < deadline, f"{what} did not finish in {timeout:.0f} s"
         time.sleep(0.2)
     return info
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Path]:
+    """A small tmpfs, 1 MiB unless a test says otherwise (``@pytest.mark.disk_size("512k")``),
+    to fill up for real; root only, skipped with the reason where mounting is not allowed."""
+    marker = request.node.get_closest_marker("disk_size")
+    size = marker.args[0] if marker else "1m"
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

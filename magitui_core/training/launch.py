@@ -36,10 +36,9 @@ from magitui_core.training.recipe import (
     OFFLOAD_OPTIMIZER,
     BatchError,
     BatchPlan,
-    effective,
     resolve_batch,
 )
-from magitui_core.training.settings import TrainSettings, argument_parser
+from magitui_core.training.settings import TrainSettings, argument_parser, effective_of
 
 
 class LaunchError(ValueError):
@@ -368,21 +367,7 @@ def resolve_launch(
             use_deepspeed=False,
             mixed_precision="bf16" if precision.startswith("bf16") else "no",
         )
-    record = effective(
-        plan,
-        learning_rate=settings.learning_rate,
-        warmup_steps=settings.warmup_steps,
-        scheduler=settings.lr_scheduler,
-        optimizer=settings.optim,
-        epochs=settings.epochs,
-        max_len=settings.max_seq_len,
-        precision=precision,
-        sampling=settings.sampling,
-        packing=packing,
-        max_grad_norm=settings.max_grad_norm,
-        attention=attention,
-        max_steps=settings.max_steps,
-    )
+    record = effective_of(settings, plan, precision=precision, packing=packing, attention=attention)
     return ResolvedLaunch(settings, train_argv, command, plan, accel, config, record, findings)
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from magitui_core.training.recipe import MAGICODER
+from magitui_core.training.recipe import MAGICODER, BatchPlan, effective
 
 # "bf16" is the recipe's: bfloat16 weights under bf16 autocast (upstream loads the model with
 # torch_dtype=bfloat16 and passes --bf16 True). "bf16-mixed" keeps fp32 weights under bf16
@@ -139,3 +139,24 @@ def argument_parser() -> argparse.ArgumentParser:
 def parse_settings(argv: list[str] | None = None) -> TrainSettings:
     args = argument_parser().parse_args(argv)
     return TrainSettings(**vars(args))
+
+
+def effective_of(
+    settings: TrainSettings, plan: BatchPlan, *, precision: str, packing: bool, attention: str
+) -> dict[str, Any]:
+    """The `effective` record of these settings (the dry run and the run card share it)."""
+    return effective(
+        plan,
+        learning_rate=settings.learning_rate,
+        warmup_steps=settings.warmup_steps,
+        scheduler=settings.lr_scheduler,
+        optimizer=settings.optim,
+        epochs=settings.epochs,
+        max_len=settings.max_seq_len,
+        precision=precision,
+        sampling=settings.sampling,
+        packing=packing,
+        max_grad_norm=settings.max_grad_norm,
+        attention=attention,
+        max_steps=settings.max_steps,
+    )

@@ -31,11 +31,10 @@ from magitui_core.training.recipe import (
     BatchError,
     BatchPlan,
     deviations,
-    effective,
     processes_text,
     resolve_batch,
 )
-from magitui_core.training.settings import TrainSettings, parse_settings
+from magitui_core.training.settings import TrainSettings, effective_of, parse_settings
 from magitui_core.training.sft_data import DataFileError, TokenizedData
 
 RUN_CARD = "magitui_run.json"
@@ -332,21 +331,7 @@ def run(settings: TrainSettings, writer: EventWriter | None) -> Path:
         attention=attention,
         packing=packing,
     )
-    record = effective(
-        plan,
-        learning_rate=settings.learning_rate,
-        warmup_steps=settings.warmup_steps,
-        scheduler=settings.lr_scheduler,
-        optimizer=settings.optim,
-        epochs=settings.epochs,
-        max_len=settings.max_seq_len,
-        precision=precision,
-        sampling=settings.sampling,
-        packing=packing,
-        max_grad_norm=settings.max_grad_norm,
-        attention=attention,
-        max_steps=settings.max_steps,
-    )
+    record = effective_of(settings, plan, precision=precision, packing=packing, attention=attention)
     summary = describe(record)
     print(f"magitui: {summary}", flush=True)
     emit(

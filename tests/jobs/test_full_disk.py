@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,24 +16,6 @@ from magitui_core.jobs.manager import JobManager
 from magitui_core.jobs.status import JobState
 from magitui_core.workspace import Workspace, WorkspaceError
 from tests.conftest import magitui_cmd
-
-
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 512 KiB tmpfs (root only; skipped where mounting is not allowed)."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def fill_up(folder: Path) -> Path:
@@ -64,12 +45,13 @@ def entries(workspace: Path) -> list[str]:
     )
 
 
+@pytest.mark.disk_size("512k")
 def test_a_full_workspace_refuses_in_one_line_and_leaves_nothing(
-    isolated: Path, tiny_disk: Path
+    isolated: Path, small_disk: Path
 ) -> None:
-    workspace = tiny_disk / "ws"
+    workspace = small_disk / "ws"
     Workspace(workspace).ensure()
-    filler = fill_up(tiny_disk)
+    filler = fill_up(small_disk)
     before = entries(workspace)
     for args, what in (
         (("jobs", "start", "--", "true"), "creating job"),
@@ -102,12 +84,13 @@ def test_half_made_folders_can_be_removed(jobs: JobManager) -> None:
     jobs.workspace.create_run("exp2")
 
 
+@pytest.mark.disk_size("512k")
 def test_a_job_whose_output_fills_the_disk_says_so(
-    isolated: Path, tiny_disk: Path, monkeypatch: pytest.MonkeyPatch
+    isolated: Path, small_disk: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from magitui_core.context import open_context
 
-    monkeypatch.setenv("MAGITUI_HOME", str(tiny_disk / "ws"))
+    monkeypatch.setenv("MAGITUI_HOME", str(small_disk / "ws"))
     jobs = open_context().jobs
     code = "import sys\nfor i in range(20000):\n    print('line', i, 'x' * 100)\nprint('done')"
     job = jobs.start([sys.executable, "-c", code], name="chatty")
