@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 
 import pytest
 from pilot_helpers import drive, notifications, screen_text, settle, wait_until
@@ -188,5 +189,30 @@ def test_a_failing_refresh_is_reported_once(monkeypatch: pytest.MonkeyPatch) -> 
         errors = [n for n in notifications(app) if n[0] == "error"]
         assert errors == [("error", "Could not refresh runs and jobs", "disk on fire")]
         assert app.is_running
+
+    drive(app, scenario)
+
+
+def test_a_long_error_is_shown_whole_in_the_detail(ctx: Context) -> None:
+    """The reason a job ended is never cut at 80 columns: the detail wraps it."""
+    words = [f"word{i:02d}" for i in range(40)]  # ~280 characters
+    code = (
+        "import json, os\n"
+        "path = os.path.join(os.environ['MAGITUI_JOB_DIR'], 'events.jsonl')\n"
+        f"line = json.dumps({{'type': 'error', 'message': {' '.join(words)!r}}})\n"
+        "open(path, 'a').write(line + '\\n')\n"
+        "raise SystemExit(1)\n"
+    )
+    job = ctx.jobs.start([sys.executable, "-c", code])
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await wait_until(pilot, lambda: ctx.jobs.get(job.id).state.is_final, "the job to end")
+        await wait_until(pilot, lambda: job.id in screen_text(app), "the job row")
+        await pilot.press("enter")
+        await settle(pilot)
+        await wait_until(pilot, lambda: "word00" in screen_text(app), "the error")
+        text = " ".join(screen_text(app).split())
+        assert all(word in text for word in words), text
 
     drive(app, scenario)
