@@ -118,29 +118,33 @@ def repair_torn_tail(path: Path) -> bool:
     return True
 
 
+def _retryable(line: bytes) -> bool:
+    if not any(reason.encode() in line for reason in RETRYABLE_REASONS):
+        return False  # most lines: no JSON parse needed
+    try:
+        return json.loads(line).get("reason") in RETRYABLE_REASONS
+    except (ValueError, AttributeError):
+        return False  # an unreadable line is kept: the scan reports it
+
+
 def drop_retryable(path: Path) -> int:
     """Rewrite the rejects without the transient failures, so a rerun asks for those indices
     again while each index still ends in exactly one line (atomic: a crash keeps the old file).
-    """
-    if not path.exists():
+    A file with none is left untouched (no copy, no disk space needed)."""
+    try:
+        with path.open("rb") as source:
+            dropped = sum(1 for line in source if _retryable(line))
+    except FileNotFoundError:
         return 0
-    dropped = 0
+    if not dropped:
+        return 0
     partial = path.with_name(path.name + f".partial-{os.getpid()}")
     try:
         with path.open("rb") as source, partial.open("wb") as target:
-            for line in source:
-                try:
-                    reason = json.loads(line).get("reason")
-                except (ValueError, AttributeError):
-                    reason = None  # an unreadable line is kept: the scan reports it
-                if reason in RETRYABLE_REASONS:
-                    dropped += 1
-                    continue
-                target.write(line)
+            target.writelines(line for line in source if not _retryable(line))
             target.flush()
             os.fsync(target.fileno())
-        if dropped:
-            os.replace(partial, path)
+        os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
     return dropped
