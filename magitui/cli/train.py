@@ -12,13 +12,7 @@ import click
 
 from magitui.cli.base import CliContext, fmt_duration, friendly_errors, pass_ctx, settings
 from magitui_core.jobs.events import EventReader
-from magitui_core.training.launch import (
-    LaunchError,
-    LaunchRequest,
-    ResolvedLaunch,
-    launch_findings,
-    resolve_launch,
-)
+from magitui_core.training.launch import LaunchError, LaunchRequest
 from magitui_core.training.preflight import Finding
 from magitui_core.training.recipe import MAGICODER, OFFLOAD_OPTIMIZER, effective_lines
 from magitui_core.training.settings import ATTENTIONS, PACKINGS, PRECISIONS, SAMPLINGS
@@ -44,28 +38,6 @@ def report_findings(findings: list[Finding], notes: list[str]) -> int:
         click.secho(f"{finding.level}: {finding.message}", err=True, fg=colour)
         click.secho(f"  → {finding.fix}", err=True, dim=True)
     return sum(1 for f in findings if f.level == "error")
-
-
-def dry_run_record(
-    resolved: ResolvedLaunch, findings: list[Finding], notes: list[str]
-) -> dict[str, Any]:
-    """`--dry-run --json`: the resolved launch as one object."""
-    from dataclasses import asdict
-
-    from magitui_core.training.recipe import deviations
-
-    errors = sum(1 for f in findings if f.level == "error")
-    return {
-        "launchable": errors == 0,
-        "command": resolved.command,
-        "command_line": shlex.join(resolved.command),
-        "accelerate_config": str(resolved.config.yaml_path) if resolved.config else None,
-        "effective": resolved.effective,
-        "deviations": deviations(resolved.effective),
-        "findings": [asdict(f) for f in findings],
-        "errors": errors,
-        "notes": notes,
-    }
 
 
 @click.command(
@@ -225,7 +197,7 @@ def train(
 
     Without --detach, follows the training until it ends; Ctrl-C stops following, not training.
     """
-    from magitui_core.training.preflight import machine_facts
+    from magitui_core.training.plan import plan_launch, start_training
 
     if as_json and not dry_run:
         raise click.UsageError("--json goes with --dry-run")
@@ -243,55 +215,43 @@ def train(
         optim=optim,
         **options,
     )
-    machine = machine_facts(out)
     try:
-        resolved = resolve_launch(request, machine)
+        plan = plan_launch(request)
     except LaunchError as exc:
         if as_json:
             click.echo(
                 json.dumps({"launchable": False, "error": str(exc)}, indent=2, ensure_ascii=False)
             )
         raise click.ClickException(str(exc)) from None
-    findings, notes = launch_findings(resolved, machine)
-    command = resolved.command
+    effective = plan.resolved.effective
     if dry_run:
-        record = dry_run_record(resolved, findings, notes)
         if as_json:
-            click.echo(json.dumps(record, indent=2, ensure_ascii=False))
+            click.echo(json.dumps(plan.record(), indent=2, ensure_ascii=False))
         else:
-            for line in effective_lines(resolved.effective):
+            for line in effective_lines(effective):
                 click.echo(line, err=True)
-            report_findings(findings, notes)
-            click.echo(shlex.join(command))
-        if record["errors"]:
+            report_findings(plan.findings, plan.notes)
+            click.echo(shlex.join(plan.command))
+        if plan.errors:
             if not as_json:
-                click.secho(
-                    f"not launchable: {record['errors']} preflight error(s)", err=True, fg="red"
-                )
+                click.secho(f"not launchable: {plan.errors} preflight error(s)", err=True, fg="red")
             raise SystemExit(2)
         if not as_json:
             click.secho("launchable: drop --dry-run to start it", err=True, fg="green")
         return
-    for line in effective_lines(resolved.effective):
+    for line in effective_lines(effective):
         click.secho(line, err=True, dim=True)
-    errors = report_findings(findings, notes)
+    errors = report_findings(plan.findings, plan.notes)
     if errors and not skip_checks:
         raise click.ClickException(
             f"{errors} preflight error(s); fix them, or launch anyway with --skip-checks"
         )
-    from magitui_core.jobs.locks import OutputLocked, ensure_free
-
-    try:
-        ensure_free(out)  # a training already writes there: refused before a job is made
-    except OutputLocked as exc:
-        raise click.ClickException(str(exc)) from None
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise click.ClickException(f"cannot create output folder {out}: {exc.strerror}") from None
-    click.secho(f"launch: {shlex.join(command)}", err=True, dim=True)
+    click.secho(f"launch: {shlex.join(plan.command)}", err=True, dim=True)
     jobs = ctx.get().jobs
-    job = jobs.start(command, name=f"train {Path(base_model).name}", kind="train", run=run_name)
+    try:
+        job = start_training(jobs, plan, run=run_name)
+    except LaunchError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(job.id)
     if detach:
         click.secho(

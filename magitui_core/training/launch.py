@@ -440,14 +440,20 @@ def launch_findings(resolved: ResolvedLaunch, machine: Machine) -> tuple[list[Fi
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
+def command_value(command: list[str], flag: str) -> str | None:
+    """The value a training job's command line gives ``flag`` (None if it gives none)."""
+    for index, arg in enumerate(command):
+        if arg == flag and index + 1 < len(command):
+            return command[index + 1]
+        if arg.startswith(f"{flag}="):
+            return arg.split("=", 1)[1]
+    return None
+
+
 def output_folder(command: list[str]) -> Path | None:
     """The ``--out`` a training job's command line names (None if it names none)."""
-    for index, arg in enumerate(command):
-        if arg == "--out" and index + 1 < len(command):
-            return Path(command[index + 1])
-        if arg.startswith("--out="):
-            return Path(arg.split("=", 1)[1])
-    return None
+    out = command_value(command, "--out")
+    return Path(out) if out is not None else None
 
 
 def newest_checkpoint(out: Path) -> Path | None:

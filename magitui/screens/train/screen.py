@@ -35,9 +35,9 @@ from magitui_core.training.series import TrainSeries
 TRAIN_ENTRY = "magitui_core.training.sft"
 LOG_MAX_LINES = 2000
 HOW_TO_START = (
-    "No training jobs yet. Start one from a shell:\n"
-    "  magitui train --data train.jsonl --base-model MODEL --out DIR [--run RUN]\n"
-    "It runs as a detached job and appears here with live curves."
+    "No training jobs yet. Press n for a new training (or from a shell: magitui train "
+    "--data train.jsonl --base-model MODEL --out DIR). It runs as a detached job and shows "
+    "here with live curves."
 )
 
 
@@ -57,6 +57,7 @@ class TrainScreen(JobListScreen):
     AUTO_FOCUS = "JobsTable"
     VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
     BINDINGS = [
+        Binding("n", "new_training", "New"),
         Binding("r", "resume_job", "Resume"),
         Binding("l", "toggle_log", "Log/curves"),
         Binding("slash", "search_log", "Search log", show=False),
@@ -254,6 +255,21 @@ class TrainScreen(JobListScreen):
     def action_search_log(self) -> None:
         self.add_class("-show-log")
         self.query_one(SearchableLog).action_start_search()
+
+    def action_new_training(self) -> None:
+        from magitui.screens.train.new_training import NewTrainingScreen
+
+        self.app.push_screen(NewTrainingScreen(on_started=self._started))
+
+    def _started(self, job: JobInfo) -> None:
+        self._selected_id = job.id
+        if job.status.child_pid is None:
+            self.notify(
+                f"{job.id} failed to start: {job.status.error}", severity="error", timeout=10
+            )
+        else:
+            self.notify(f"Training as job {job.id}.", title="Started", timeout=4)
+        self.poll_now()
 
     def action_resume_job(self) -> None:
         job = self.selected_job()
