@@ -109,3 +109,43 @@ def test_running_tui_never_loads_heavy_libraries(isolated: object) -> None:
     loaded = loaded_roots(code)
     assert "textual" in loaded  # the probe really ran the app
     assert not loaded & set(HEAVY_LIBRARIES), f"the TUI loaded {loaded & set(HEAVY_LIBRARIES)}"
+
+
+def test_checking_a_launch_from_the_train_form_never_loads_heavy_libraries(
+    isolated: Path,
+) -> None:
+    """The form's check runs every preflight check in the app's process: reading the model's
+    config, the data and the machine must not pull in torch or transformers."""
+    model = isolated / "model"
+    model.mkdir()
+    (model / "config.json").write_text(
+        '{"model_type": "llama", "hidden_size": 64, "intermediate_size": 128, '
+        '"num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 512}'
+    )
+    data = isolated / "workspace" / "data" / "train.jsonl"
+    data.parent.mkdir(parents=True)
+    data.write_text('{"instruction": "a", "response": "b"}\n')
+    code = textwrap.dedent(
+        f"""
+        from magitui.app import MagituiApp
+        from textual.widgets import Input, Static
+
+        async def tour(pilot):
+            await pilot.press("t")
+            await pilot.pause()
+            await pilot.press("n")
+            await pilot.pause()
+            pilot.app.screen.query_one("#field-base_model", Input).value = {str(model)!r}
+            await pilot.press("ctrl+l")
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+            text = str(pilot.app.screen.query_one("#plan-result", Static).render())
+            assert "Launchable" in text, text
+            pilot.app.exit()
+
+        MagituiApp().run(headless=True, size=(80, 24), auto_pilot=tour)
+        """
+    )
+    loaded = loaded_roots(code)
+    assert "textual" in loaded
+    assert not loaded & set(HEAVY_LIBRARIES), f"the check loaded {loaded & set(HEAVY_LIBRARIES)}"

@@ -89,3 +89,16 @@ def test_setup_multi_node_problem(snapshot_workspace: Path, snap_compare) -> Non
         await settle(pilot)
 
     assert snap_compare(MagituiApp(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_new_training_form(snapshot_workspace: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """Train › n at 80x24: every field of the form in view, the recipe's values dimmed."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+
+    assert snap_compare(MagituiApp(), terminal_size=(80, 24), run_before=run_before)

@@ -273,7 +273,7 @@ class NewTrainingScreen(MagituiScreen):
             value = Path(text).expanduser()
             return value if value.is_absolute() else under / value
 
-        data = path("data", "Data", base / "data" if run else base)
+        data = path("data", "Data", base / "data")  # where curation writes, run or not
         model = self._field("base_model")
         out = path("out", "Output", base)
         if data is None:
