@@ -61,6 +61,13 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "chat", "c", "Chat", "talk to a trained model", "magitui.screens.chat.screen:ChatScreen"
     ),
+    Section(
+        "eval",
+        "e",
+        "Eval",
+        "HumanEval pass@1: base vs fine-tuned",
+        "magitui.screens.eval.screen:EvalScreen",
+    ),
 )
 
 SECTIONS_BY_MODE: dict[str, Section] = {section.mode: section for section in SECTIONS}

@@ -98,7 +98,7 @@ def test_running_tui_never_loads_heavy_libraries(isolated: object) -> None:
         from magitui.app import MagituiApp
 
         async def tour(pilot):
-            for key in "sgdtmch":
+            for key in "sgdtmceh":
                 await pilot.press(key)
                 await pilot.pause()
             pilot.app.exit()

@@ -108,19 +108,14 @@ def eval_cmd(
 
 
 def _detach(context: Any, settings: Any, run_name: str | None) -> None:
-    from magitui_core.eval.engine import JOB_KIND
-    from magitui_core.jobs.locks import OutputLocked, ensure_free
+    from magitui_core.eval.engine import EvalError
+    from magitui_core.eval.jobs import start_eval_job
 
+    name = "-".join(part for part in ("eval", run_name, settings.out.name) if part)
     try:
-        ensure_free(settings.out)  # refused now, not as a job that fails at once
-    except OutputLocked as exc:
+        job = start_eval_job(context.jobs, settings, run_name, name)
+    except EvalError as exc:
         raise click.ClickException(str(exc)) from None
-    job = context.jobs.start(
-        [sys.executable, "-m", "magitui_core.eval.engine", *settings.to_argv()],
-        name="-".join(part for part in ("eval", run_name, settings.out.name) if part),
-        kind=JOB_KIND,
-        run=run_name,
-    )
     click.echo(job.id)
     click.secho(
         f"started evaluation {job.id}; follow: magitui jobs logs {job.id} -f", err=True, fg="green"

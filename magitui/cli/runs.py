@@ -19,7 +19,10 @@ def runs(click_ctx: click.Context, ctx: CliContext, as_json: bool) -> None:
     """List pipeline runs (or manage them with a subcommand)."""
     if click_ctx.invoked_subcommand is not None:
         return
+    from magitui_core.eval.results import latest_score
+
     items = ctx.get().workspace.list_runs()
+    scores = {run.name: latest_score(run.path) for run in items}
     if as_json:
         click.echo(
             json.dumps(
@@ -30,6 +33,7 @@ def runs(click_ctx: click.Context, ctx: CliContext, as_json: bool) -> None:
                         "created_at": r.created_at,
                         "jobs": r.job_count,
                         "data_files": _data_names(r.path),
+                        "eval": scores[r.name],
                     }
                     for r in items
                 ],
@@ -41,16 +45,22 @@ def runs(click_ctx: click.Context, ctx: CliContext, as_json: bool) -> None:
         click.echo("No runs yet. Create one: magitui runs create NAME")
         return
     rows = [
-        (run.name, fmt_time(run.created_at), str(run.job_count), ", ".join(_data_names(run.path)))
+        (
+            run.name,
+            fmt_time(run.created_at),
+            str(run.job_count),
+            scores[run.name] or "-",
+            ", ".join(_data_names(run.path)),
+        )
         for run in items
     ]
-    widths = [max(len(row[i]) for row in [RUN_HEADER, *rows]) for i in range(3)]
+    widths = [max(len(row[i]) for row in [RUN_HEADER, *rows]) for i in range(4)]
     for row in [RUN_HEADER, *rows]:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        click.echo("  ".join([*cells, row[3] or "-"]).rstrip())
+        click.echo("  ".join([*cells, row[4] or "-"]).rstrip())
 
 
-RUN_HEADER = ("NAME", "CREATED", "JOBS", "DATA")
+RUN_HEADER = ("NAME", "CREATED", "JOBS", "EVAL", "DATA")
 
 
 def _data_names(run_path: Path) -> list[str]:

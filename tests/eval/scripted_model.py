@@ -56,8 +56,10 @@ class ScriptedModel(LoopbackAPI):
         behaviours: dict[str, str] | None = None,
         credentials: str = "",
         port: int = 0,
+        model: str = MODEL,
     ) -> None:
         super().__init__(port)
+        self.model = model
         self.by_prompt = {p.prompt: p for p in problems}
         self.by_stripped = {p.prompt.strip(): p for p in problems}
         self.behaviours = behaviours or {}
@@ -78,7 +80,7 @@ class ScriptedModel(LoopbackAPI):
         self.httpd.RequestHandlerClass = Handler
 
     def models(self) -> Reply:
-        return 200, models_payload(MODEL, 4096, "tests"), {}
+        return 200, models_payload(self.model, 4096, "tests"), {}
 
     def chat(self, body: dict[str, Any], auth: str) -> Reply:
         return 404, error_payload(404, "chat is not scripted", "NotFoundError"), {}
@@ -86,7 +88,7 @@ class ScriptedModel(LoopbackAPI):
     def complete(self, body: dict[str, Any]) -> Reply:
         with self._lock:
             self.requests.append(body)
-        if body.get("model") != MODEL:
+        if body.get("model") != self.model:
             return 404, error_payload(404, f"no model {body.get('model')!r}", "NotFoundError"), {}
         prompt = str(body.get("prompt", ""))
         problem = self.by_prompt.get(prompt)
@@ -103,7 +105,7 @@ class ScriptedModel(LoopbackAPI):
         payload = {
             "id": "cmpl-1",
             "object": "text_completion",
-            "model": MODEL,
+            "model": self.model,
             "choices": [{"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}],
             "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
         }

@@ -18,6 +18,7 @@ SCREEN_CLASSES = {
     "train": "TrainScreen",
     "monitor": "MonitorScreen",
     "chat": "ChatScreen",
+    "eval": "EvalScreen",
 }
 
 

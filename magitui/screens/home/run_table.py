@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from rich.text import Text
 from textual.binding import Binding
 
-from magitui.formatting import format_timestamp, truncate
+from magitui.formatting import NONE, format_timestamp, truncate
 from magitui.widgets.keyed_table import Column, KeyedTable, Row
 from magitui_core.workspace import RunInfo
 
@@ -17,6 +17,7 @@ class RunsTable(KeyedTable):
         Column("name", "Name"),
         Column("created", "Created"),
         Column("jobs", "Jobs"),
+        Column("eval", "Eval"),  # the newest pass@1, with its delta against the base
     )
     BINDINGS = [
         Binding("enter", "screen.open_run", "Open in Data"),
@@ -25,7 +26,8 @@ class RunsTable(KeyedTable):
     ]
 
 
-def run_rows(runs: Iterable[RunInfo]) -> list[Row]:
+def run_rows(runs: Iterable[RunInfo], scores: Mapping[str, str] | None = None) -> list[Row]:
+    scores = scores or {}
     return [
         (
             run.name,
@@ -33,6 +35,7 @@ def run_rows(runs: Iterable[RunInfo]) -> list[Row]:
                 "name": Text(truncate(run.name, 40)),
                 "created": Text(format_timestamp(run.created_at)),
                 "jobs": Text(str(run.job_count), justify="right"),
+                "eval": Text(scores.get(run.name, NONE)),
             },
         )
         for run in runs

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from textual.app import ComposeResult
@@ -41,6 +41,7 @@ class HomeSnapshot:
     runs: list[RunInfo]
     jobs: list[JobInfo]
     taken_at: float
+    scores: dict[str, str] = field(default_factory=dict)  # run → its newest eval score
 
 
 class HomeScreen(JobListScreen):
@@ -55,6 +56,7 @@ class HomeScreen(JobListScreen):
     def __init__(self) -> None:
         super().__init__(id="home")
         self._runs: list[RunInfo] = []
+        self._scores: dict[str, str] = {}
 
     def compose_body(self) -> ComposeResult:
         yield WarningBanner(self.magitui.startup_warnings, id="warnings")
@@ -82,20 +84,25 @@ class HomeScreen(JobListScreen):
 
     # ---- polling ---------------------------------------------------------------------------
     def collect(self) -> HomeSnapshot:
+        from magitui_core.eval.results import latest_score
+
+        runs = self.ctx.workspace.list_runs()
         return HomeSnapshot(
-            runs=self.ctx.workspace.list_runs(),
+            runs=runs,
             jobs=self.ctx.jobs.list_jobs(),
             taken_at=time.time(),
+            scores={run.name: score for run in runs if (score := latest_score(run.path))},
         )
 
     def apply(self, snapshot: HomeSnapshot) -> None:
         self._runs = snapshot.runs
-        self.query_one(RunsTable).apply_rows(run_rows(snapshot.runs))
+        self._scores = snapshot.scores
+        self.query_one(RunsTable).apply_rows(run_rows(snapshot.runs, snapshot.scores))
         self.show_jobs(snapshot.jobs, snapshot.taken_at)
         self._update_panels()
 
     def redraw(self, force: bool = False) -> None:
-        self.query_one(RunsTable).apply_rows(run_rows(self._runs), force=force)
+        self.query_one(RunsTable).apply_rows(run_rows(self._runs, self._scores), force=force)
         super().redraw(force=force)
 
     def _update_panels(self) -> None:
