@@ -14,7 +14,7 @@ from magitui.cli.base import CliContext, friendly_errors, pass_ctx
 
 # Defaults repeated here (not imported) so `magitui eval --help` loads no engine module.
 BENCHMARKS = ("humaneval", "humaneval+", "mbpp+")
-MODES = ("auto", "base", "instruct")
+MODES = ("auto", "base", "instruct", "chat")
 
 
 def _default_out(context: Any, run_name: str | None, model: str, benchmark: str) -> Path:
@@ -44,8 +44,9 @@ def _default_out(context: Any, run_name: str | None, model: str, benchmark: str)
     "--mode",
     type=click.Choice(MODES),
     default="auto",
-    help="base: raw prompt; instruct: Magicoder prompt (upstream's text2code); auto: instruct "
-    "when the model folder has a chat template or a magitui run card.",
+    help="base: raw prompt; instruct: Magicoder prompt (upstream's text2code); chat: the same "
+    "instruction through the chat API (the server's chat template), code block taken from the "
+    "answer; auto: instruct when the model folder has a chat template or a magitui run card.",
 )
 @click.option("--samples", type=int, default=1, help="Samples per problem (pass@k for k ≤ N).")
 @click.option("--temperature", type=float, default=0.0, help="0 = greedy (the paper's pass@1).")

@@ -30,6 +30,8 @@ from magitui_core.eval.passk import ks_for, mean_pass_at_k
 from magitui_core.eval.prompts import (
     MODES,
     Mode,
+    chat_messages,
+    chat_solution,
     cut_completion,
     request_text,
     stop_sequences,
@@ -45,6 +47,8 @@ DEFAULT_REQUEST_TIMEOUT = 300.0
 DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
 SAMPLES_NAME = "samples.jsonl"
 SUMMARY_NAME = "summary.json"
+PARTIAL_NAME = "samples.partial.jsonl"  # each sample as it is evaluated, until the end
+SETTINGS_NAME = "settings.json"  # what decides whether earlier samples can be reused
 PROGRESS_EVERY = 0.5  # seconds between progress reports
 
 EXIT_OK = 0
@@ -129,6 +133,8 @@ def resolve_mode(mode: str, model: str) -> tuple[Mode, str]:
         return "base", "asked for"
     if mode == "instruct":
         return "instruct", "asked for"
+    if mode == "chat":
+        return "chat", "asked for"
     folder = Path(model).expanduser()
     if not folder.is_dir():
         return "base", (
@@ -259,9 +265,12 @@ async def _evaluate(
     mode: Mode,
     sandbox: Sandbox,
     reporter: EvalReporter,
+    done: dict[tuple[str, int], dict[str, Any]] | None = None,
+    on_record: Any = None,
 ) -> list[dict[str, Any]]:
     import openai  # the engine's only heavy import, paid when an evaluation really starts
 
+    done = done or {}
     client = openai.AsyncOpenAI(
         base_url=settings.base_url,
         api_key=api_key_from(settings.api_key_env) or "EMPTY",  # local servers take any key
@@ -269,6 +278,9 @@ async def _evaluate(
         timeout=settings.request_timeout,
     )
     progress = _Progress(total=len(problems) * settings.samples)
+    # Samples a stopped or incomplete run already evaluated count as done from the start.
+    progress.answered = progress.executed = len(done)
+    progress.passed = sum(bool(r.get("passed")) for r in done.values())
     slots = asyncio.Semaphore(settings.concurrency)
     stops = stop_sequences(mode)
     fatal = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
@@ -284,16 +296,27 @@ async def _evaluate(
         async with slots:
             progress.in_flight += 1
             try:
-                response = await client.completions.create(
-                    model=settings.model,
-                    prompt=request_text(problem.prompt, mode),
-                    max_tokens=settings.max_tokens,
-                    temperature=settings.temperature,
-                    stop=stops,
-                    n=1,
-                )
-                text = response.choices[0].text if response.choices else ""
-                finish = response.choices[0].finish_reason if response.choices else None
+                if mode == "chat":
+                    reply = await client.chat.completions.create(
+                        model=settings.model,
+                        messages=chat_messages(problem.prompt),  # type: ignore[arg-type]
+                        max_tokens=settings.max_tokens,
+                        temperature=settings.temperature,
+                        n=1,
+                    )
+                    text = (reply.choices[0].message.content or "") if reply.choices else ""
+                    finish = reply.choices[0].finish_reason if reply.choices else None
+                else:
+                    response = await client.completions.create(
+                        model=settings.model,
+                        prompt=request_text(problem.prompt, mode),
+                        max_tokens=settings.max_tokens,
+                        temperature=settings.temperature,
+                        stop=stops,
+                        n=1,
+                    )
+                    text = response.choices[0].text if response.choices else ""
+                    finish = response.choices[0].finish_reason if response.choices else None
             except fatal as exc:
                 raise _Fatal(
                     f"{settings.base_url} refused {settings.model!r}: {exc.message} — check "
@@ -311,8 +334,11 @@ async def _evaluate(
             finally:
                 progress.in_flight -= 1
         progress.answered += 1
-        completion = cut_completion(text or "", mode)
-        solution = problem.prompt + completion
+        if mode == "chat":
+            completion, solution = chat_solution(problem.prompt, problem.entry_point, text or "")
+        else:
+            completion = cut_completion(text or "", mode)
+            solution = problem.prompt + completion
         verdict: Verdict = await asyncio.wrap_future(
             sandbox.submit(problem.check_program(solution))
         )
@@ -328,10 +354,19 @@ async def _evaluate(
             stdout=verdict.stdout,
             stderr=verdict.stderr,
         )
+        if on_record is not None:
+            on_record(record)
+        return record
+
+    async def kept(record: dict[str, Any]) -> dict[str, Any]:
         return record
 
     tasks = [
-        asyncio.ensure_future(one(problem, sample))
+        asyncio.ensure_future(
+            kept(done[(problem.task_id, sample)])
+            if (problem.task_id, sample) in done
+            else one(problem, sample)
+        )
         for problem in problems
         for sample in range(settings.samples)
     ]
@@ -346,6 +381,57 @@ async def _evaluate(
         await client.close()
     tick(force=True)
     return list(records)
+
+
+def resume_key(settings: EvalSettings, mode: Mode) -> dict[str, Any]:
+    """What an earlier sample must have been made with to count in this run."""
+    return {
+        "benchmark": settings.benchmark,
+        "benchmark_file": str(settings.benchmark_file) if settings.benchmark_file else None,
+        "base_url": settings.base_url.rstrip("/"),
+        "model": settings.model,
+        "mode": mode,
+        "samples": settings.samples,
+        "temperature": settings.temperature,
+        "max_tokens": settings.max_tokens,
+        "timeout": settings.timeout,
+    }
+
+
+def resumable(
+    out: Path, settings: EvalSettings, mode: Mode
+) -> dict[tuple[str, int], dict[str, Any]]:
+    """The samples an earlier, unfinished run into ``out`` evaluated with the same settings —
+    a stopped run's partial file, or an incomplete run's answered samples — by (task, sample).
+    Other settings, none recorded, or a completed result: nothing is reused."""
+    try:
+        earlier = json.loads((out / SETTINGS_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        earlier = None
+    try:
+        finished = json.loads((out / SUMMARY_NAME).read_text(encoding="utf-8"))["state"]
+    except (OSError, ValueError, KeyError, TypeError):
+        finished = None
+    # A completed result is evaluated afresh: the model behind the name may have been
+    # trained again since (a run's checkpoints/final is rewritten by each training).
+    if earlier != resume_key(settings, mode) or finished == "completed":
+        (out / PARTIAL_NAME).unlink(missing_ok=True)
+        return {}
+    done: dict[tuple[str, int], dict[str, Any]] = {}
+    for name in (SAMPLES_NAME, PARTIAL_NAME):
+        try:
+            lines = (out / name).read_text(encoding="utf-8").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # the torn last line of a killed run
+            if isinstance(record, dict) and record.get("completion") is not None:
+                key = (str(record.get("task_id")), int(record.get("completion_id", 0)))
+                done[key] = record
+    return done
 
 
 def summarize(
@@ -427,10 +513,29 @@ def run_eval(settings: EvalSettings, reporter: EvalReporter | None = None) -> di
             f"evaluating {settings.model} at {settings.base_url} on {settings.benchmark} "
             f"({len(problems)} problems × {settings.samples} samples), {mode} mode: {reason}"
         )
+        done = resumable(out, settings, mode)
+        if done:
+            reporter.info(
+                f"resuming: {len(done)} of {len(problems) * settings.samples} samples were "
+                "evaluated by an earlier run with the same settings; evaluating the rest"
+            )
+        write_json_atomic(out / SETTINGS_NAME, resume_key(settings, mode))
         started = time.monotonic()
-        with Sandbox(Limits(timeout=settings.timeout), settings.workers) as sandbox:
+        with (
+            Sandbox(Limits(timeout=settings.timeout), settings.workers) as sandbox,
+            (out / PARTIAL_NAME).open("a", encoding="utf-8") as partial,
+        ):
+
+            def keep(record: dict[str, Any]) -> None:
+                # Each finished sample at once: a stopped run resumes from here.
+                if record.get("completion") is not None:
+                    partial.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    partial.flush()
+
             try:
-                records = asyncio.run(_evaluate(settings, problems, mode, sandbox, reporter))
+                records = asyncio.run(
+                    _evaluate(settings, problems, mode, sandbox, reporter, done, keep)
+                )
             except _Fatal as exc:
                 raise EvalError(str(exc)) from None
         summary = summarize(settings, mode, reason, problems, records, time.monotonic() - started)
@@ -438,6 +543,7 @@ def run_eval(settings: EvalSettings, reporter: EvalReporter | None = None) -> di
             for record in records:
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         write_json_atomic(out / SUMMARY_NAME, summary)
+        (out / PARTIAL_NAME).unlink(missing_ok=True)
     finally:
         lock.release()
     reporter.done(summary)

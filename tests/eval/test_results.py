@@ -84,3 +84,45 @@ def test_unreadable_results_are_skipped(tmp_path: Path) -> None:
     assert read_result(folder) is None
     assert list_results(tmp_path / "run") == []
     assert task_outcomes(folder) == {}
+
+
+def test_an_unfinished_evaluation_resumes_and_a_finished_one_starts_afresh(
+    problems: list[Problem], tmp_path: Path
+) -> None:
+    out = tmp_path / "eval"
+    settings = EvalSettings(base_url="", model=MODEL, out=out, limit=LIMIT, mode="base", timeout=1)
+    with ScriptedModel(problems, {"HumanEval/4": "wrong"}) as server:
+        settings.base_url = server.base_url
+        server.failing = {"HumanEval/3", "HumanEval/7"}
+        first = run_eval(settings)
+        assert first["state"] == "incomplete" and first["request_failed"] == 2
+        assert first["tasks"]["HumanEval/3"] is None
+        server.failing = set()
+        server.requests.clear()
+        second = run_eval(settings)
+        # Only the two failed requests went out again; the rest was kept.
+        assert sorted(r["prompt"] for r in server.requests) == sorted(
+            problems[i].prompt for i in (3, 7)
+        )
+        assert second["state"] == "completed" and second["pass@1"] == pytest.approx(0.9)
+        assert not (out / "samples.partial.jsonl").exists()
+        # A completed result is evaluated afresh (the model may have been trained again).
+        server.requests.clear()
+        run_eval(settings)
+        assert len(server.requests) == LIMIT
+
+        # What a stopped run leaves: its settings and a partial file, torn at the end.
+        kept = (out / "samples.jsonl").read_text().splitlines()[:6]
+        (out / "samples.jsonl").unlink()
+        (out / "summary.json").unlink()
+        (out / "samples.partial.jsonl").write_text("\n".join(kept) + '\n{"task_id": "Hum')
+        server.requests.clear()
+        third = run_eval(settings)
+        assert len(server.requests) == LIMIT - 6
+        assert third["pass@1"] == pytest.approx(0.9)
+
+        # Other settings never reuse earlier samples.
+        (out / "summary.json").unlink()
+        server.requests.clear()
+        run_eval(EvalSettings(server.base_url, MODEL, out, limit=LIMIT, mode="base", timeout=2))
+        assert len(server.requests) == LIMIT

@@ -48,7 +48,7 @@ from magitui_core.jobs.manager import JobInfo
 from magitui_core.workspace import RunInfo
 
 BENCHMARKS = ("humaneval", "humaneval+", "mbpp+")
-MODES = ("auto", "base", "instruct")
+MODES = ("auto", "base", "instruct", "chat")
 SLOT_LABELS = {"base": "Base", "tuned": "Fine-tuned"}
 NO_ENDPOINT = "none"
 NO_RUN = (
