@@ -50,8 +50,9 @@ class MagituiScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield TitleBar(self.title_text, str(self.ctx.workspace.root))
         yield from self.compose_body()
-        # Compact: at 80 columns every key of the busiest screen still fits.
-        yield Footer(compact=True)
+        # Compact and without the palette hint (ctrl+p is listed in the help): at 80 columns
+        # every key of the busiest screen still fits, none cut in the middle.
+        yield Footer(compact=True, show_command_palette=False)
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -117,9 +117,9 @@ class GenerateScreen(JobListScreen):
     # The tabs, not a field: single-key section switching must keep working on arrival.
     AUTO_FOCUS = "ContentTabs"
     BINDINGS = [
-        Binding("ctrl+l", "test_endpoint", "Test endpoint"),
+        Binding("ctrl+l", "test_endpoint", "Test"),
         Binding("ctrl+r", "start", "Start"),
-        Binding("p", "pause", "Pause/resume"),
+        Binding("p", "pause", "Pause"),
         Binding("k", "stop_job", "Stop"),
         Binding("o", "open_detail", "Job detail", show=False),
         # Left/Right switch tabs only while the tabs have focus; these work from anywhere

@@ -26,10 +26,10 @@ from magitui.sections import SECTIONS
 
 GLOBAL_KEYS: tuple[tuple[str, str], ...] = (
     ("?", "this help"),
-    ("ctrl+p", "command palette (sections, theme, quit…)"),
-    ("ctrl+t", "next colour theme (saved to config.toml)"),
-    ("tab / shift+tab", "move between panels"),
-    ("escape", "close a dialog or detail view, else back to Home"),
+    ("ctrl+p", "palette: sections, quit"),
+    ("ctrl+t", "next theme (saved)"),
+    ("tab/⇧tab", "next / previous panel"),
+    ("escape", "close dialog, else Home"),
     ("q", "quit (jobs keep running)"),
 )
 SECTION_KEYS: tuple[tuple[str, str], ...] = tuple(
@@ -47,6 +47,7 @@ NAVIGATION_KEYS = frozenset(
 )
 
 KeyRows = list[tuple[str, str]]
+UNAVAILABLE = " (not now)"  # a key of the screen that has nothing to act on at the moment
 
 
 def screen_keys(app: App[object], screen: Screen[object]) -> list[tuple[str, str]]:
@@ -71,7 +72,23 @@ def screen_keys(app: App[object], screen: Screen[object]) -> list[tuple[str, str
     for description, keys in hidden.items():  # after the footer's, in the screen's order
         known = shown.setdefault(description, [])
         known += [key for key in keys if key not in known]
-    return [(" / ".join(keys), description) for description, keys in shown.items()]
+    rows = [(" / ".join(keys), description) for description, keys in shown.items()]
+    # Keys the screen has but that do nothing in its present state (no messages yet, no job
+    # selected) are listed too, marked, so the help always tells every key there is.
+    unavailable: dict[str, list[str]] = {}
+    for cls in type(screen).__mro__:
+        if "BINDINGS" not in cls.__dict__ or not cls.__module__.startswith("magitui."):
+            continue
+        bindings = [b for b in cls.__dict__["BINDINGS"] if isinstance(b, Binding)]
+        for binding in Binding.make_bindings(bindings):
+            if not binding.description or binding.description in shown:
+                continue
+            keys = unavailable.setdefault(binding.description, [])
+            key = app.get_key_display(binding)
+            if key not in keys:
+                keys.append(key)
+    rows += [(" / ".join(k), f"{d}{UNAVAILABLE}") for d, k in unavailable.items()]
+    return rows
 
 
 def widget_keys(
@@ -123,7 +140,10 @@ def key_table(rows: Iterable[tuple[str, str]], key_style: str, pairs: int = 1) -
         table.add_column()
     cells: list[Text] = []
     for key, description in rows:
-        cells += [Text(key, style=key_style), Text(description)]
+        if description.endswith(UNAVAILABLE):
+            cells += [Text(key, style="dim"), Text(description, style="dim")]
+        else:
+            cells += [Text(key, style=key_style), Text(description)]
     width = 2 * pairs
     for start in range(0, len(cells), width):
         row = cells[start : start + width]
@@ -167,7 +187,7 @@ class HelpScreen(ModalScreen[None]):
                 later = " -later" if self._screen_keys else ""
                 yield Static(Text("Everywhere", style="bold"), classes=f"help-heading{later}")
                 yield Static(key_table(SECTION_KEYS, key_style, pairs=4))
-                yield Static(key_table(GLOBAL_KEYS, key_style))
+                yield Static(key_table(GLOBAL_KEYS, key_style, pairs=2))
 
     def on_mount(self) -> None:
         # Focused, so the arrow and page keys scroll it when a screen has many keys.

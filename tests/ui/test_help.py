@@ -31,7 +31,7 @@ def test_chat_help_lists_the_keys_kept_out_of_the_footer() -> None:
             assert description in text  # ...and listed here
         assert "⏎ / i" in text  # two keys for one action share a row
         assert "Focus Next" not in text and "Copy selected text" not in text
-        assert "ctrl+t" in text and "q                quit" in text  # all of it fits 80x24
+        assert "ctrl+t" in text and "quit (jobs keep running)" in text  # all of it fits 80x24
 
     drive(MagituiApp(), scenario)
 
@@ -134,3 +134,19 @@ def test_every_section_help_fits_80x24(section: str, widget_heading: str | None)
         assert "Page up" not in text and "Cursor" not in text
 
     drive(MagituiApp(), scenario)
+
+
+def test_keys_with_nothing_to_act_on_are_listed_as_not_now() -> None:
+    """An empty chat has no answer to redo, edit, copy or continue: the help still names
+    those keys, marked, so a new user learns them before the first message."""
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        text = screen_text(pilot.app)
+        for description in ("Redo", "Edit", "Copy", "Continue"):
+            assert f"{description} (not now)" in text, text
+
+    drive(MagituiApp(), scenario, size=(120, 40))

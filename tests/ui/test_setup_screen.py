@@ -201,7 +201,7 @@ def test_steps_by_keyboard_at_80x24() -> None:
             await pilot.press("ctrl+n")
             seen.append(tabs.active)
         assert seen == ["storage", "credentials", "distributed", "memory", "review", "storage"]
-        await pilot.press("ctrl+r")
+        await pilot.press("ctrl+pageup")
         assert tabs.active == "review"
         await step(pilot, 3)
         # From the step tabs: the scrolling form (arrows scroll the preview), then the answers.

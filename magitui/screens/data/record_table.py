@@ -72,7 +72,7 @@ class RecordTable(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "edge(-1)", "First", show=False),
         Binding("end", "edge(1)", "Last", show=False),
-        Binding("enter", "select", "Open record"),
+        Binding("enter", "select", "Record"),
     ]
 
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)

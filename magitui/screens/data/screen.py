@@ -77,12 +77,12 @@ class DataScreen(MagituiScreen):
     """
     AUTO_FOCUS = "#data-table"
     BINDINGS = [
-        Binding("o", "focus_file", "Open"),
+        Binding("o", "focus_file", "File"),
         Binding("f", "focus_status", "Filter"),
         Binding("slash", "focus_search", "Search"),
         Binding("a", "stats", "Stats"),
         Binding("p", "curate", "Curate"),
-        Binding("r", "reload", "Reload"),
+        Binding("r", "reload", "Reload", show=False),
     ]
 
     def __init__(self) -> None:

@@ -141,8 +141,8 @@ def describe_machine(gpu: GpuSnapshot, machine: Machine) -> Content:
 class SetupScreen(MagituiScreen):
     TITLE_TEXT = "Setup"
     BINDINGS = [
-        Binding("ctrl+n", "step(1)", "Next step"),
-        Binding("ctrl+r", "step(-1)", "Prev step"),
+        Binding("ctrl+n,ctrl+pagedown", "step(1)", "Next step"),
+        Binding("ctrl+pageup", "step(-1)", "Prev step"),
         *(Binding(str(i + 1), f"show_step('{s}')", s, show=False) for i, s in enumerate(STEPS)),
     ]
 
