@@ -63,6 +63,7 @@ class MatchLog(Log):
         self.matches: list[tuple[int, int]] = []  # (line, occurrence within the line)
         self.current = -1
         self.rendering_line = -1
+        self._anchor = 0
 
     @property
     def current_match(self) -> tuple[int, int] | None:
@@ -79,20 +80,25 @@ class MatchLog(Log):
         return super().render_line(y)
 
     # ---- searching -------------------------------------------------------------------------
-    def search(self, query: str, newest: bool = False) -> None:
-        """Find ``query``. The current match becomes the newest one (for a reader who was
-        following the end) or else the first from the top of the view, wrapping around."""
+    def search(self, query: str) -> None:
+        """Find ``query``. The current match is the first at or below the top of the view as
+        it was when the search began (searching forward from where the reader is), else the
+        nearest above it."""
+        if not self.query:
+            self._anchor = self.scroll_offset.y  # typing on must not creep down the log
         self.query = query
         self._find()
-        top = self.scroll_offset.y
-        if newest:
-            self.current = len(self.matches) - 1
-        else:
-            self.current = next(
-                (i for i, (line, _) in enumerate(self.matches) if line >= top),
-                0 if self.matches else -1,
-            )
+        # Nothing below: the nearest above (for a reader following the end, the newest).
+        self.current = next(
+            (i for i, (line, _) in enumerate(self.matches) if line >= self._anchor),
+            len(self.matches) - 1,
+        )
         self._show_current()
+
+    def on_resize(self) -> None:
+        # Sideways scrolling is for reaching a match; a resize puts the log back at column 0.
+        if not self.query:
+            self.scroll_to(x=0, animate=False, immediate=True)
 
     def step(self, by: int) -> None:
         """Move to the next (1) or previous (-1) match, wrapping around."""
@@ -260,6 +266,7 @@ class SearchableLog(Vertical):
         self.remove_class("-searching")
         self.query_one(".log-search-input", Input).value = ""
         self._log.search("")
+        self._log.scroll_to(x=0, animate=False, immediate=True)  # never left scrolled sideways
         self._set_follow(self._follow_before_search)
         self._log.focus()
 
@@ -279,7 +286,7 @@ class SearchableLog(Vertical):
     # ---- the search line -------------------------------------------------------------------
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
-        self._log.search(event.value, newest=self._follow_before_search)
+        self._log.search(event.value)
         self._show_state()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -62,3 +62,34 @@ def test_no_match_says_so(ctx: Context) -> None:
         assert log.current_match is None and "no match" in screen_text(app)
 
     drive(app, scenario)
+
+
+def test_search_starts_where_the_reader_is_and_esc_scrolls_back_left(ctx: Context) -> None:
+    script = (
+        "for i in range(80): print(f'row {i}' + (' ' * 150 + 'needle far right' "
+        "if i % 20 == 7 else ''))"
+    )
+    job = ctx.jobs.start(["python3", "-c", script])
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await wait_until(pilot, lambda: job.id in screen_text(app), "the job row")
+        await pilot.press("enter")
+        await settle(pilot)
+        log = app.screen.query_one("#job-log", MatchLog)
+        await wait_until(pilot, lambda: log.line_count >= 80, "the output")
+        log.focus()
+        await pilot.press("f")  # stop following, then read from row 20 on
+        log.scroll_to(y=20, animate=False, immediate=True)
+        await settle(pilot)
+        await pilot.press("slash", *"needle")
+        await settle(pilot)
+        # Matches on rows 7, 27, 47, 67: the first below where the reader was is 27.
+        assert log.current_match == (27, 0)
+        assert "2/4" in screen_text(app)
+        assert log.scroll_offset.x > 0  # scrolled sideways to show the match
+        await pilot.press("enter", "escape")
+        await settle(pilot)
+        assert log.scroll_offset.x == 0 and log.query == ""
+
+    drive(app, scenario)

@@ -222,21 +222,21 @@ def test_log_tail_search_steps_through_matches_at_80x24(ctx: Context) -> None:
         await pilot.press("slash", *"CHECKPOINT")  # case-insensitive, found as it is typed
         await settle(pilot)
         screen = screen_text(pilot.app)
-        # The log was following its end: the newest match first.
-        assert "8/8" in screen and "Enter/n next · N prev · Esc" in screen
+        # The first match from the top of what the reader saw: checkpoint-35 of 5 … 40.
+        assert "7/8" in screen and "Enter/n next · N prev · Esc" in screen
         assert current_match_text(pilot.app) == "checkpoint"
-        await pilot.press("enter", "n", "n")  # Enter gives the keys to the log; n wraps past 8
+        await pilot.press("enter", "n", "n", "n")  # Enter gives the keys to the log; n wraps
         await settle(pilot)
         screen = screen_text(pilot.app)
         assert "2/8" in screen and "saved checkpoint-10" in screen
         assert "step 32" not in screen  # scrolled up to the match
-        await pilot.press("N", "N")
+        await pilot.press("N", "N", "N")
         await settle(pilot)
-        assert "8/8" in screen_text(pilot.app)
+        assert "7/8" in screen_text(pilot.app)
         await pilot.press("escape")  # closes the search: following resumes at the end
         await settle(pilot)
         screen = screen_text(pilot.app)
-        assert "8/8" not in screen and "saved checkpoint-40" in screen
+        assert "7/8" not in screen and "saved checkpoint-40" in screen
         assert current_match_text(pilot.app) == ""
         assert "Log · train-ddd444" in screen  # Escape closed the search, not the section
         await pilot.press("l")

@@ -139,8 +139,8 @@ class TrainScreen(JobListScreen):
         if job is None or series is None:
             return
         self.query_one("#train-stats", Static).update(self._stats(job, series))
-        self.query_one("#loss-chart", LineChart).set_data(series.losses)
-        self.query_one("#lr-chart", LineChart).set_data(series.lrs)
+        self.query_one("#loss-chart", LineChart).set_data(series.losses, series.steps)
+        self.query_one("#lr-chart", LineChart).set_data(series.lrs, series.steps)
         self.query_one("#train-info", Static).update(self._info(series, snapshot.diagnosis))
         if snapshot.output is not None:
             self._show_output(job, snapshot.output)
