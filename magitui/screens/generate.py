@@ -112,6 +112,7 @@ class GenerateSnapshot:
 
 
 class GenerateScreen(JobListScreen):
+    CSS_PATH = "generate.tcss"
     TITLE_TEXT = "Generate"
     POLL_WHAT = "generation"
     # The tabs, not a field: single-key section switching must keep working on arrival.

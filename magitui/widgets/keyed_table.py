@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,11 @@ class KeyedTable(DataTable[Text]):
                 new = cells[column.key]
                 # Identity first: tables that reuse cell objects skip comparing thousands.
                 if old[column.key] is not new and old[column.key] != new:
-                    self.update_cell(key, column.key, new, update_width=True)
+                    # Re-measuring a column walks all its cells: only when this one is wider
+                    # (a live job's duration changes every second, its width seldom).
+                    known = self.columns.get(ColumnKey(column.key))
+                    grows = known is None or new.cell_len > known.content_width
+                    self.update_cell(key, column.key, new, update_width=grows)
                     changed = True
         self._rows = dict(rows)
         self._go_to_pending()

@@ -66,6 +66,7 @@ def newest_main(files: list[Path]) -> Path:
 
 
 class DataScreen(MagituiScreen):
+    CSS_PATH = "screen.tcss"
     TITLE_TEXT = "Data"
     # The file list may spread over the filters: at 80 columns labels would wrap.
     DEFAULT_CSS = """

@@ -140,6 +140,7 @@ class StallProofReader:
 
 
 class MonitorScreen(PollingScreen):
+    CSS_PATH = "screen.tcss"
     TITLE_TEXT = "Monitor"
     POLL_WHAT = "GPU, system and disk figures"
     BINDINGS = [

@@ -139,6 +139,7 @@ def describe_machine(gpu: GpuSnapshot, machine: Machine) -> Content:
 
 
 class SetupScreen(MagituiScreen):
+    CSS_PATH = "screen.tcss"
     TITLE_TEXT = "Setup"
     BINDINGS = [
         Binding("ctrl+n,ctrl+pagedown", "step(1)", "Next step"),

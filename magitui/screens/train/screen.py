@@ -52,6 +52,7 @@ class TrainSnapshot:
 
 
 class TrainScreen(JobListScreen):
+    CSS_PATH = "screen.tcss"
     TITLE_TEXT = "Train"
     POLL_WHAT = "training jobs"
     AUTO_FOCUS = "JobsTable"
