@@ -7,35 +7,6 @@ import click
 from magitui.cli.base import CliContext, friendly_errors, pass_ctx
 
 
-def gpu_warnings(model: str, jobs: object) -> list[str]:
-    """Will the model fit next to what already holds the GPU? (Only where a GPU exists.)"""
-    from magitui_core.machine.gpu import NvmlSource
-    from magitui_core.training.memory_advisor import ModelShape, ModelShapeError, read_model_config
-
-    warnings = []
-    training = [j for j in jobs.list_jobs() if j.is_live and j.status.kind == "train"]  # type: ignore[attr-defined]
-    source = NvmlSource()
-    try:
-        snapshot = source.read()
-    finally:
-        source.close()
-    if not snapshot.available:
-        return warnings
-    for job in training:
-        warnings.append(f"training job {job.id} is running and holds GPU memory")
-    try:
-        weights = ModelShape.from_config(read_model_config(model)).parameters * 2  # 16-bit
-    except ModelShapeError:
-        return warnings
-    free = max((g.memory_total or 0) - (g.memory_used or 0) for g in snapshot.gpus)
-    if weights > free:
-        warnings.append(
-            f"the model's weights need about {weights / 1024**3:.1f} GiB; the freest GPU has "
-            f"{free / 1024**3:.1f} GiB free"
-        )
-    return warnings
-
-
 @click.command("serve")
 @click.argument("model")
 @click.option("--port", type=int, help="Port on 127.0.0.1 (default: a free one).")
@@ -75,20 +46,15 @@ def serve(
         SERVE_KIND,
         LocalTeacherError,
         default_engine,
+        gpu_warnings,
+        serve_model_problem,
         start_local_teacher,
         wait_until_ready,
     )
-    from magitui_core.model_source import ModelSourceError, model_source
 
-    try:
-        source = model_source(model)
-    except ModelSourceError as exc:
-        raise click.ClickException(str(exc)) from None
-    if source.folder is not None and not (source.folder / "config.json").is_file():
-        raise click.ClickException(
-            f"{source.folder} has no config.json — give a model folder (a run's "
-            "checkpoints/final, a checkpoint-N folder) or a model id from the Hugging Face cache"
-        )
+    problem = serve_model_problem(model)
+    if problem is not None:
+        raise click.ClickException(problem)
     jobs = ctx.get().jobs
     for warning in gpu_warnings(model, jobs):
         click.secho(f"warning: {warning}", err=True, fg="yellow")

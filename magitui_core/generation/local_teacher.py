@@ -11,6 +11,7 @@ import importlib.util
 import shutil
 import socket
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -108,6 +109,53 @@ def start_local_teacher(
     return teacher
 
 
+def serve_model_problem(model: str) -> str | None:
+    """Why ``model`` cannot be served — a mistyped path, a folder that holds no model — or
+    None; refused before a job starts, rather than by a server that fails a minute later."""
+    from magitui_core.model_source import ModelSourceError, model_source
+
+    try:
+        source = model_source(model)
+    except ModelSourceError as exc:
+        return str(exc)
+    if source.folder is not None and not (source.folder / "config.json").is_file():
+        return (
+            f"{source.folder} has no config.json — give a model folder (a run's "
+            "checkpoints/final, a checkpoint-N folder) or a model id from the Hugging Face cache"
+        )
+    return None
+
+
+def gpu_warnings(model: str, jobs: JobManager) -> list[str]:
+    """Will the model fit next to what already holds the GPU? (Only where a GPU exists.)
+    Reads NVML, which can stall on a sick driver: call it off the UI thread."""
+    from magitui_core.machine.gpu import NvmlSource
+    from magitui_core.training.memory_advisor import ModelShape, ModelShapeError, read_model_config
+
+    warnings: list[str] = []
+    training = [j for j in jobs.list_jobs() if j.is_live and j.status.kind == "train"]
+    source = NvmlSource()
+    try:
+        snapshot = source.read()
+    finally:
+        source.close()
+    if not snapshot.available:
+        return warnings
+    for job in training:
+        warnings.append(f"training job {job.id} is running and holds GPU memory")
+    try:
+        weights = ModelShape.from_config(read_model_config(model)).parameters * 2  # 16-bit
+    except ModelShapeError:
+        return warnings
+    free = max((g.memory_total or 0) - (g.memory_used or 0) for g in snapshot.gpus)
+    if weights > free:
+        warnings.append(
+            f"the model's weights need about {weights / 1024**3:.1f} GiB; the freest GPU has "
+            f"{free / 1024**3:.1f} GiB free"
+        )
+    return warnings
+
+
 def default_engine() -> str:
     """vLLM where it is installed (fast), else `transformers serve`."""
     try:
@@ -129,12 +177,25 @@ def is_ready(base_url: str) -> bool:
     return False
 
 
+class WaitAbandoned(LocalTeacherError):
+    """The caller stopped waiting; the server job itself goes on loading."""
+
+
 def wait_until_ready(
-    jobs: JobManager, teacher: LocalTeacher, timeout: float = READY_TIMEOUT
+    jobs: JobManager,
+    teacher: LocalTeacher,
+    timeout: float = READY_TIMEOUT,
+    abandon: threading.Event | None = None,
 ) -> LocalTeacher:
-    """Poll /health (vLLM) or /v1/models until the server answers; fail fast if it died."""
+    """Poll /health (vLLM) or /v1/models until the server answers; fail fast if it died.
+
+    ``abandon``: set it to stop waiting (WaitAbandoned) — a dialog closed while a big model
+    loads must not leave a thread polling for minutes, which would hold up the app's exit.
+    """
     deadline = time.monotonic() + timeout
     while True:
+        if abandon is not None and abandon.is_set():
+            raise WaitAbandoned(f"stopped waiting for the server job {teacher.job.id}")
         if is_ready(teacher.base_url):
             return teacher
         job = jobs.get(teacher.job.id)
@@ -149,4 +210,7 @@ def wait_until_ready(
                 f"the server job {job.id} was not ready after {timeout:.0f} s — "
                 f"see: magitui jobs logs {job.id}"
             )
-        time.sleep(0.5)
+        if abandon is not None:
+            abandon.wait(0.5)
+        else:
+            time.sleep(0.5)

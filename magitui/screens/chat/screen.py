@@ -3,7 +3,7 @@ markdown answers, and compare two endpoints side by side on the same prompt.
 
 Which endpoint: the first server job or configured teacher found, unless one is given —
 ``ChatScreen(endpoint=Endpoint(...))`` or ``select_endpoint(base_url, model)`` (as `magitui demo`
-does after serving a model).
+does after serving a model, and v after serving one from the serve dialog).
 
 The screen routes: each answer streams into its own AnswerView from a thread worker running
 magitui_core.chat.client.ChatClient (the same client as `magitui chat`). Single-letter keys act only
@@ -35,6 +35,7 @@ from magitui.screens.chat.prompt_input import ChatInput
 from magitui.screens.chat.settings import ChatSettingsScreen, PaneSettings
 from magitui.screens.chat.transcripts import TranscriptPickerScreen
 from magitui.widgets.confirm import ConfirmScreen
+from magitui.widgets.serve_dialog import ServeModelScreen
 from magitui_core.chat.client import ChatError, ChatSettings, Conversation, TurnStats
 from magitui_core.chat.endpoints import (
     Endpoint,
@@ -60,11 +61,15 @@ FORCE_STOP_AFTER_S = 2.0
 DEFAULT_URL = "http://127.0.0.1:8000/v1"
 HINT = (
     "No messages yet. Press Enter (or i) to type, then Enter to send.\n"
-    "Outside the box (Esc leaves it): o model & settings · b compare A/B · r regenerate · "
-    "e edit last · n continue · y copy code · p raw prompt · f prompt format · w save · l load · "
-    "x new chat · ? all keys"
+    "Outside the box (Esc leaves it): o model & settings · v serve a model · b compare A/B · "
+    "r regenerate · e edit last · n continue · y copy code · p raw prompt · f prompt format · "
+    "w save · l load · x new chat · ? all keys"
 )
-MORE_KEYS = "w save · l load · p raw prompt · f format · x new chat"
+NO_ENDPOINT_HINT = (
+    "No model server is running here. Press v to serve a trained model or a base model, "
+    "or o to type the address of one.\n\n"
+)
+MORE_KEYS = "v serve a model · w save · l load · p raw prompt · f format · x new chat"
 # Actions bound to plain letters: off while the prompt box has focus, where letters are text.
 LETTER_ACTIONS = frozenset(
     {
@@ -80,6 +85,7 @@ LETTER_ACTIONS = frozenset(
         "load",
         "new_chat",
         "prompt_format",
+        "serve_model",
     }
 )
 
@@ -94,6 +100,7 @@ BUSY_WHILE_STREAMING = frozenset(
         "toggle_compare",
         "save",
         "prompt_format",
+        "serve_model",
     }
 )
 
@@ -118,6 +125,7 @@ class ChatScreen(MagituiScreen):
         Binding("enter", "focus_input", "Type"),
         Binding("i", "focus_input", "Type", show=False),
         Binding("o", "settings", "Model"),
+        Binding("v", "serve_model", "Serve"),
         Binding("b", "toggle_compare", "A/B"),
         Binding("r", "regenerate", "Redo"),
         Binding("e", "edit_last", "Edit"),
@@ -129,6 +137,9 @@ class ChatScreen(MagituiScreen):
         Binding("l", "load", "Load", show=False),
         Binding("x", "new_chat", "New chat", show=False),
         Binding("f", "prompt_format", "Prompt format", show=False),
+        # Once there is an answer, r e y need the footer's room: v works on, from the help
+        # and the status line (check_action lets one of the two through).
+        Binding("v", "serve_model(True)", "Serve", show=False),
     ]
 
     def __init__(
@@ -147,6 +158,7 @@ class ChatScreen(MagituiScreen):
         self.run_name: str | None = None
         self.api_key: str | None = None
         self._chosen = False  # the user (or a transcript) picked the endpoint: keep it
+        self._looked = False  # known endpoints were looked for at least once
         self._editing_last = False  # e was pressed: Enter replaces the last turn, Esc keeps it
         self._live: set[AnswerView] = set()
         self._stop = threading.Event()
@@ -200,9 +212,16 @@ class ChatScreen(MagituiScreen):
 
     def _found(self, endpoints: list[Endpoint], run: str | None, api_key: str | None) -> None:
         self.endpoints, self.run_name, self.api_key = endpoints, run, api_key
+        self._looked = True
         if endpoints and not self._chosen:
             self._use_endpoint(endpoints[0].base_url, endpoints[0].model, None)
         self._show_header()
+
+    def _show_hint(self) -> None:
+        # Until something can answer, the first thing to say is how to get a server.
+        lost = self._looked and not self.endpoints and not self.pane.a.model
+        hint = (NO_ENDPOINT_HINT if lost else "") + HINT
+        self.query_one("#chat-empty", Static).update(hint)
 
     def select_endpoint(
         self,
@@ -269,6 +288,8 @@ class ChatScreen(MagituiScreen):
         if action in ("regenerate", "edit_last", "copy_code") and not self._has_answer():
             return False
         if action == "continue" and not self._cut_at_length():
+            return False
+        if action == "serve_model" and bool(parameters) != self._has_answer():
             return False
         if action in BUSY_WHILE_STREAMING:
             return None if self.streaming else True
@@ -619,6 +640,27 @@ class ChatScreen(MagituiScreen):
         if refocus:
             log.focus()
 
+    def action_serve_model(self, _out_of_footer: bool = False) -> None:
+        if self.streaming:
+            return
+        self.app.push_screen(ServeModelScreen(), self._served)
+
+    def _served(self, endpoint: Endpoint | None) -> None:
+        if endpoint is None:
+            return
+        self.endpoints = [endpoint, *(e for e in self.endpoints if e != endpoint)]
+        self.select_endpoint(endpoint.base_url, endpoint.model)
+        self._status(
+            "[b $success]ready[/] — $model is served by $job; Enter to type",
+            model=_short_model(endpoint.model),
+            job=endpoint.label,
+        )
+        self.notify(
+            f"{endpoint.model} answers at {endpoint.base_url} ({endpoint.label}); it is model A "
+            f"now. The job keeps running after the app closes — stop it: Home › jobs, k.",
+            title="Model served",
+        )
+
     def action_settings(self) -> None:
         if self.streaming:
             return
@@ -707,6 +749,7 @@ class ChatScreen(MagituiScreen):
         log.scroll_end(animate=False)
         self._status("loaded $name", name=path.name)
         self._show_header()
+        self.sync_bindings()  # r e y apply to the loaded answers
 
     async def action_new_chat(self) -> None:
         if self.streaming:
@@ -804,6 +847,7 @@ class ChatScreen(MagituiScreen):
             )
         )
         self.query_one("#chat-endpoint", Static).update(Content("\n").join(lines))
+        self._show_hint()
 
     def _status(self, markup: str, **values: str) -> None:
         self.query_one("#chat-status", Static).update(Content.from_markup(markup, **values))
