@@ -41,8 +41,10 @@ def serve_scripted(ctx: Context, model: str, wrong: str, name: str) -> JobInfo:
     """A server job as `magitui serve` starts one: Eval finds it by --port and --model."""
     port = free_port()
     job = ctx.jobs.start(
-        [sys.executable, "-m", "tests.eval.serve_scripted", "--port", str(port)]
-        + ["--model", model, "--wrong", wrong],
+        [
+            *(sys.executable, "-m", "tests.eval.serve_scripted"),
+            *("--port", str(port), "--model", model, "--wrong", wrong),
+        ],
         name=name,
         kind="serve",
         cwd=REPO,

@@ -114,6 +114,7 @@ def last_code_block(text: str) -> str | None:
 
 
 class ChatScreen(MagituiScreen):
+    CSS_PATH = "screen.tcss"
     TITLE_TEXT = "Chat"
     # The log, not the box: on arrival the section keys and Escape (Home) work as on every
     # screen; Enter or i goes to the box.

@@ -35,8 +35,9 @@ MARK = "✓"
 # also makes DataTable measure the new cells (about four times the cost of adding
 # them) and redraw, so a turn keeps the event loop busy for 10-25 ms, not a whole
 # 50 ms frame (benchmarks/cache_scan.py measures it).
-FIRST_ROWS = 100
+FIRST_ROWS = 50  # a tall terminal's screenful; measuring 100 at once stalled a frame
 FILL_BUDGET = 0.002
+FILL_MAX_ROWS = 40  # and never more a turn: the measuring that follows grows with them
 FILL_PAUSE = 0.01
 
 
@@ -112,7 +113,7 @@ class CacheTable(KeyedTable):
             key, cells = rows[end]
             self.add_row(*(cells[column.key] for column in self._visible), key=key)
             end += 1
-            if time.perf_counter() >= deadline:
+            if time.perf_counter() >= deadline or end - start >= FILL_MAX_ROWS:
                 break
         self._rows.update(rows[start:end])
         self._order.extend(self._target_keys[start:end])
