@@ -76,6 +76,11 @@ def state_label(state: JobState) -> str:
     return f"{STATE_GLYPHS[state]} {state.value}"
 
 
+def counted(count: int, word: str) -> str:
+    """ "1 row", "2 rows", "1,024 rows": a count with its noun, singular where it is one."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
 def truncate(text: str, width: int) -> str:
     """Cut ``text`` to ``width`` characters, marking the cut with an ellipsis."""
     if len(text) <= width:

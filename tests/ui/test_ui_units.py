@@ -87,3 +87,11 @@ def test_choose_theme() -> None:
         "[ui] theme = 'nope' is not a known theme — available: magitui-dark, or one of "
         "Textual's 1 built-in themes (textual-dark…); using magitui-dark"
     )
+
+
+def test_counts_read_as_english() -> None:
+    from magitui.formatting import counted
+
+    assert counted(1, "row") == "1 row"
+    assert counted(0, "row") == "0 rows"
+    assert counted(100_000, "row") == "100,000 rows"

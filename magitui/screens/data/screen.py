@@ -19,6 +19,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Select, Static
 from textual.worker import Worker, WorkerState
 
+from magitui.formatting import counted
 from magitui.screens.base import MagituiScreen
 from magitui.screens.data.record_table import RecordTable, header_text
 from magitui.screens.data.record_view import RecordScreen
@@ -333,7 +334,7 @@ class DataScreen(MagituiScreen):
                 )
         else:
             counts = data.status_counts()
-            parts.append(f"{len(data.rows):,} rows")
+            parts.append(counted(len(data.rows), "row"))
             for status in (KEPT, REMOVED, REJECTED):
                 if counts.get(status):
                     parts.append(f"{status} {counts[status]:,}")
@@ -381,7 +382,7 @@ class DataScreen(MagituiScreen):
             self.notify("Open a data file first (o).", severity="warning")
             return
         rows = [self.data.rows[i] for i in self.order]
-        title = f"{self.data.path.name} · {len(rows):,} rows shown"
+        title = f"{self.data.path.name} · {counted(len(rows), 'row')} shown"
         self.app.push_screen(DataStatsScreen(title, rows, self.limit, len(self.data.bad_lines)))
 
     @on(RecordTable.Selected)

@@ -12,6 +12,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from magitui.formatting import counted
 from magitui_core.curation.data_rows import DataRow, TokenStats, token_stats
 
 
@@ -54,9 +55,12 @@ def summary_text(rows: Sequence[DataRow], stats: TokenStats, bad_lines: int) -> 
     )
     over_style = "bold red" if stats.over_limit else "bold green"
     text.append(
-        f"{stats.over_limit:,} rows exceed max_training_seq_length {stats.limit}", style=over_style
+        f"{counted(stats.over_limit, 'row')} "
+        f"{'exceeds' if stats.over_limit == 1 else 'exceed'} max_training_seq_length {stats.limit}",
+        style=over_style,
     )
-    text.append(" — training truncates them" if stats.over_limit else "")
+    if stats.over_limit:
+        text.append(" — training truncates " + ("it" if stats.over_limit == 1 else "them"))
     return text
 
 
