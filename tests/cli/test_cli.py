@@ -109,8 +109,8 @@ def test_runs_create_rename_delete(isolated: Path) -> None:
     assert run["name"] == "exp2" and run["data_files"] == []
     (Path(run["path"]) / "data" / "generated.jsonl").write_text("{}\n")
     header, row = magitui("runs").stdout.splitlines()
-    assert header.split() == ["NAME", "CREATED", "JOBS", "DATA"]
-    assert row.startswith("exp2 ") and row.endswith(" 0     generated.jsonl")
+    assert header.split() == ["NAME", "CREATED", "JOBS", "EVAL", "DATA"]
+    assert row.startswith("exp2 ") and row.endswith(" 0     -     generated.jsonl")
     refused = magitui("runs", "delete", "exp2")  # no terminal, no --yes
     assert refused.returncode == 1 and "pass --yes" in refused.stderr
     assert Path(run["path"]).is_dir()

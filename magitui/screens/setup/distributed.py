@@ -279,7 +279,7 @@ class DistributedStep(Vertical):
     DistributedStep #dist-problem-line {
         dock: bottom;
         height: auto;
-        max-height: 3;  /* a long NVMe path wraps; the fix must still show */
+        max-height: 6;  /* every problem, a line each; a long NVMe path wraps */
         padding: 0 1;
         background: $surface;
     }
@@ -295,6 +295,8 @@ class DistributedStep(Vertical):
         self.out_dir = out_dir
         self.settings: AccelerateSettings | None = AccelerateSettings()
         self.problems: list[Problem] = []
+        self.machine_gpus: int | None = None  # this machine's, once read
+        self.warnings: list[Problem] = []
         # The accumulation the recipe's global batch gives, while the answer still is that
         # (it then follows the GPU and machine counts); None once the user chose another.
         self._auto_accum: int | None = None
@@ -408,12 +410,17 @@ class DistributedStep(Vertical):
     def refresh_answers(self) -> None:
         raw = self.raw_answers()
         settings, problems = parse_answers(raw)
+        # Not a problem: the answers may plan for a bigger box (the memory figures follow
+        # them), but flagged here, where the count is typed.
+        self.warnings = machine_problems(settings, self.machine_gpus) if settings else []
         self.problems = problems
-        bad = {problem.field for problem in problems}
+        bad = {problem.field for problem in [*problems, *self.warnings]}
         for field in FIELDS:
             self.query_one(f"#{control_id(field.name)}").set_class(field.name in bad, "-invalid")
         self._show_rows(raw, settings)
-        self.query_one("#dist-problem-line", Static).update(problem_line(problems))
+        self.query_one("#dist-problem-line", Static).update(
+            problem_line(problems, self.warnings)
+        )
         if settings is not None:
             self.settings = settings
             yaml_text, json_text = render(settings, self.out_dir)
@@ -455,11 +462,30 @@ class DistributedStep(Vertical):
             )
 
 
-def problem_line(problems: list[Problem]) -> Content:
-    """The first problem (the rest are marked on their controls), or that there is none."""
+def problem_line(problems: list[Problem], warnings: list[Problem] | None = None) -> Content:
+    """Every problem and warning, one a line (each is also marked on its control), or that
+    the answers are valid."""
+    lines = [Content.from_markup("[$error]✗ $text[/]", text=p.line) for p in problems]
+    lines += [Content.from_markup("[$warning]! $text[/]", text=w.line) for w in warnings or []]
     if not problems:
-        return Content.from_markup(
-            "[$success]✓[/] [$text-muted]Answers valid: the preview is what Write saves.[/]"
+        lines.insert(
+            0,
+            Content.from_markup(
+                "[$success]✓[/] [$text-muted]Answers valid: the preview is what Write saves.[/]"
+            ),
         )
-    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-    return Content.from_markup("[$error]✗ $text[/]$more", text=problems[0].line, more=more)
+    return Content("\n").join(lines)
+
+
+def machine_problems(settings: AccelerateSettings, machine_gpus: int | None) -> list[Problem]:
+    """What the answers ask of this machine's GPUs that it does not have. Where none could be
+    read (None, or no driver here) the answers may be for another box: Review still says so."""
+    if not machine_gpus or settings.gpus <= machine_gpus:
+        return []
+    return [
+        Problem(
+            "gpus",
+            f"gpus = {settings.gpus} — this machine has {machine_gpus}: fine to plan a bigger "
+            f"box, but training here needs {machine_gpus} or fewer",
+        )
+    ]

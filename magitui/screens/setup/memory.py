@@ -73,6 +73,7 @@ class MemoryStep(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.result: AdvisorResult | None = None
+        self._status = Content("")
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="mem-scroll"):
@@ -165,7 +166,14 @@ class MemoryStep(Vertical):
 
     def show_status(self, text: str, error: bool = False) -> None:
         markup = "[$error]$text[/]" if error else "$text"
-        self.query_one("#mem-status", Static).update(Content.from_markup(markup, text=text))
+        self._status = Content.from_markup(markup, text=text)
+        self.query_one("#mem-status", Static).update(self._status)
+
+    def append_status(self, warning: str) -> None:
+        """A warning line under what the status says now."""
+        extra = Content.from_markup("[$warning]$w[/]", w=warning)
+        self._status = Content("\n").join([self._status, extra])
+        self.query_one("#mem-status", Static).update(self._status)
 
     def show_result(self, result: AdvisorResult) -> None:
         self.result = result

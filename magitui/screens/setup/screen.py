@@ -254,6 +254,7 @@ class SetupScreen(MagituiScreen):
         self.query_one("#setup-machine", Static).update(describe_machine(facts.gpu, facts.machine))
         self.query_one(StorageStep).show(facts.storage)
         form = self.query_one(DistributedStep)
+        form.machine_gpus = facts.machine.gpu_count
         if facts.saved is not None:
             form.load(facts.saved)
             self.notify(f"Answers from {self._target} loaded.", title="Resumed", timeout=4)
@@ -394,7 +395,21 @@ class SetupScreen(MagituiScreen):
 
     def _show_estimate(self, result: AdvisorResult) -> None:
         self.shape = result.shape
-        self.query_one(MemoryStep).show_result(result)
+        memory = self.query_one(MemoryStep)
+        memory.show_result(result)
+        # Figures for answers the form refuses, or for more GPUs than are here, would
+        # mislead without saying so.
+        form = self.query_one(DistributedStep)
+        if self.settings is None:
+            memory.show_status(
+                "These figures assume the default answers (1 GPU), not yours: the "
+                f"distributed answers are not valid — {self._first_problem()} (step 3)",
+                error=True,
+            )
+        elif form.warnings:
+            memory.append_status(
+                f"Figures for {self.settings.gpus} GPUs; this machine has {form.machine_gpus}."
+            )
 
     @on(MemoryStep.PlanChosen)
     def _use_plan(self, event: MemoryStep.PlanChosen) -> None:
