@@ -793,6 +793,37 @@ class FakeHub(BaseHTTPRequestHandler):
 GOOD_TOKEN = "hf_" + "Good1234" * 4
 
 
+def test_a_key_pasted_as_the_hf_token_gets_a_warning() -> None:
+    async def scenario(pilot: Pilot[None]) -> None:
+        await open_setup(pilot)
+        await step(pilot, 2)
+        await type_into(pilot, "#cred-hf-token", "sk-" + "z9y8x7w6v5" * 3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "does not look like one (they start with hf_" in screen_text(pilot.app)
+
+    drive(MagituiApp(), scenario, size=(120, 40))
+
+
+def test_review_default_config_is_labelled_and_paths_resolve_in_the_workspace(
+    run_dir: Path,
+) -> None:
+    async def scenario(pilot: Pilot[None]) -> None:
+        await open_setup(pilot)
+        await step(pilot, 5)
+        text = screen_text(pilot.app)
+        assert "Default config" in text and "plain accelerate launch" in text
+        data = pilot.app.screen.query_one("#review-data", Input)
+        data.focus()
+        await pilot.press(*"data/train.jsonl")
+        await pilot.press("tab")  # leaving the field shows the path it means
+        await settle(pilot)
+        workspace = Path(os.environ["MAGITUI_HOME"])
+        assert data.value == str(workspace / "data" / "train.jsonl")
+
+    drive(MagituiApp(), scenario, size=(120, 40))
+
+
 @pytest.fixture
 def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with loopback_hub(FakeHub, monkeypatch) as endpoint:

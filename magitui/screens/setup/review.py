@@ -52,10 +52,20 @@ class ReviewStep(Vertical):
     class WriteRequested(Message):
         pass
 
-    def __init__(self, runs: dict[str, Path], initial: str, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        runs: dict[str, Path],
+        initial: str,
+        workspace: Path | None = None,
+        *,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self._runs = runs
         self._initial = initial
+        # Relative paths mean "in the workspace", as everywhere in the app, not wherever the
+        # app happened to be started.
+        self._workspace = workspace or Path.cwd()
 
     def compose(self) -> ComposeResult:
         options = [(f"run {name}", name) for name in self._runs]
@@ -91,8 +101,15 @@ class ReviewStep(Vertical):
                     compact=True,
                 )
             with Horizontal(classes="setup-row"):
-                yield Label("Also accelerate's default", classes="setup-label")
+                yield Label("Default config", classes="setup-label")
                 yield YesNo(False, id="review-default")
+            yield Static(
+                Content.from_markup(
+                    "[$text-muted]yes: also write HF_HOME/accelerate/default_config.yaml, so a "
+                    "plain [b]accelerate launch[/b] (without --config_file) uses these answers.[/]"
+                ),
+                id="review-default-help",
+            )
             with Horizontal(classes="setup-buttons"):
                 yield Button("Check", id="review-check", compact=True)
                 yield Button("Write", id="review-write", compact=True, variant="primary")
@@ -105,9 +122,22 @@ class ReviewStep(Vertical):
     def target(self) -> Path | None:
         choice = self.query_one("#review-target", Select).value
         if choice == OTHER:
-            text = self.query_one("#review-folder", Input).value.strip()
-            return Path(text).expanduser().absolute() if text else None
+            return self._resolve(self.query_one("#review-folder", Input).value)
         return self._runs.get(str(choice))
+
+    def _resolve(self, text: str) -> Path | None:
+        text = text.strip()
+        if not text:
+            return None
+        path = Path(text).expanduser()
+        return path if path.is_absolute() else (self._workspace / path).absolute()
+
+    @on(Input.Blurred, "#review-folder, #review-data")
+    def _show_resolved(self, event: Input.Blurred) -> None:
+        """A relative path is shown as the absolute one it means once the field is left."""
+        resolved = self._resolve(event.value)
+        if resolved is not None and str(resolved) != event.value.strip():
+            event.input.value = str(resolved)
 
     def inputs(self) -> ReviewInputs:
         data_text = self.query_one("#review-data", Input).value.strip()
@@ -120,7 +150,7 @@ class ReviewStep(Vertical):
         except ValueError:
             batch = MAGICODER.per_device_batch
             problem = f"per-GPU batch = {batch_text!r} — enter a whole number ≥ 1, e.g. {batch}"
-        data = Path(data_text).expanduser() if data_text else None
+        data = self._resolve(data_text)
         if data is not None and not data.is_file():
             problem = (
                 problem

@@ -193,7 +193,7 @@ class SetupScreen(MagituiScreen):
             with TabPane(STEP_TITLES[3], id="memory"):
                 yield MemoryStep(id="memory-step")
             with TabPane(STEP_TITLES[4], id="review"):
-                yield ReviewStep(runs, initial, id="review-step")
+                yield ReviewStep(runs, initial, self.ctx.workspace.root, id="review-step")
 
     def on_mount(self) -> None:
         _ = self.sources  # built on the UI thread, before the first worker
@@ -329,6 +329,14 @@ class SetupScreen(MagituiScreen):
                     "ok",
                     f"{credentials.SECRETS[name].label} {credentials.mask(value)} "
                     f"stored in {file} (0600)",
+                )
+            )
+        if entries.hf_token and not looks_like_hf_token(entries.hf_token):
+            lines.append(
+                (
+                    "warning",
+                    "Hugging Face token: does not look like one (they start with hf_ and are "
+                    "about 37 characters) — was another key pasted here?",
                 )
             )
         if entries.hf_token:
@@ -520,6 +528,11 @@ class SetupScreen(MagituiScreen):
 
 
 # ---- work done in threads ------------------------------------------------------------------
+def looks_like_hf_token(token: str) -> bool:
+    """The shape of a Hugging Face user access token (hf_ and 34 letters and digits)."""
+    return token.startswith("hf_") and len(token) >= 30 and token[3:].isalnum()
+
+
 def verify_hf_token(token: str) -> tuple[str, str]:
     """Ask the Hub (HF_ENDPOINT, read now) who the token belongs to; being offline is said
     plainly, never reported as an error."""
