@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, Markdown, Select, Static
+from textual.widgets import Checkbox, Input, Markdown, Select, Static
 
 from magitui.app import MagituiApp
 from magitui.screens.data.record_table import RecordTable
@@ -171,7 +171,9 @@ def test_text_search_and_curation_job_from_the_screen(ctx: Context) -> None:
         await pilot.press("slash", *wanted, "enter")
         await wait_until(pilot, lambda: len(table.order) == 1, "the search to narrow the rows")
         assert table.rows[table.order[0]].title.startswith("You are building")
-        await pilot.press("p")
+        await pilot.press("p")  # the form: the recipe's choices and train.jsonl
+        await pilot.pause()
+        await pilot.press("enter")
         await wait_until(pilot, lambda: "curated: kept 28 of 31" in screen.job_text, "the job", 60)
         out = path.parent / "train.jsonl"
         assert len(out.read_text().splitlines()) == 28
@@ -373,13 +375,49 @@ def test_curation_asks_before_replacing_the_training_file(ctx: Context) -> None:
         await wait_opened(pilot, screen, path)
         await pilot.press("p")
         await pilot.pause()
+        await pilot.press("enter")  # the form, as it comes
+        await pilot.pause()
         assert "train.jsonl exists" in screen_text(pilot.app)
         await pilot.press("enter")  # No has the focus
         await pilot.pause()
         assert ctx.jobs.list_jobs() == []
         assert out.read_text() == '{"instruction": "kept", "response": "until asked"}\n'
-        await pilot.press("p", "y")
+        await pilot.press("p")
+        await pilot.pause()
+        await pilot.press("enter", "y")
         await wait_until(pilot, lambda: "curated: kept" in screen.job_text, "the job", 60)
         assert "until asked" not in out.read_text()
+
+    drive(app, scenario, size=(100, 30))
+
+
+def test_the_curate_form_names_the_output_and_the_deviations(ctx: Context) -> None:
+    path = small_run(ctx)
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        screen = await open_data_screen(pilot)
+        await wait_opened(pilot, screen, path)
+        await pilot.press("p")
+        await pilot.pause()
+        form = pilot.app.screen
+        out = form.query_one("#curate-out", Input)
+        assert out.value == "train.jsonl"
+        out.value = "../escape.jsonl"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "without folders" in screen_text(pilot.app)  # refused, the form stays
+        out.value = "train-ngram.jsonl"
+        form.query_one("#curate-method", Select).value = "ngram"
+        form.query_one("#curate-copied", Checkbox).value = True
+        form.query_one("#curate-out", Input).focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "curated: kept" in screen.job_text, "the job", 60)
+        [job] = ctx.jobs.list_jobs()
+        command = job.status.command
+        assert command[command.index("--out") + 1] == str(path.parent / "train-ngram.jsonl")
+        assert "--decontaminate-method" in command and "--drop-copied-solutions" in command
+        assert "--dedupe" not in command  # the recipe's, so not said
+        assert (path.parent / "train-ngram.jsonl").is_file()
 
     drive(app, scenario, size=(100, 30))

@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from magitui.formatting import counted
 from magitui.screens.base import MagituiScreen
+from magitui.screens.data.curate_form import CurateChoice
 from magitui.screens.data.record_table import RecordTable, header_text
 from magitui.screens.data.record_view import RecordScreen
 from magitui.screens.data.stats import DataStatsScreen
@@ -424,7 +425,18 @@ class DataScreen(MagituiScreen):
                 severity="warning",
             )
             return
-        out, report = self.curation_paths(path)
+        out, _ = self.curation_paths(path)
+        from magitui.screens.data.curate_form import CurateScreen
+
+        self.app.push_screen(CurateScreen(path, out), lambda choice: self._curate(path, choice))
+
+    def _curate(self, path: Path, choice: CurateChoice | None) -> None:
+        """After the form: ask before replacing an existing output, then start."""
+        if choice is None:
+            return
+        out, report = choice.out, choice.out.parent / f"{choice.out.stem}-report.json"
+        if out.name == "train.jsonl":
+            report = out.parent / "curation-report.json"  # the name curation always used
         if out.exists():
             question = Content.from_markup(
                 "[b]$out[/] exists. Curate [b]$source[/] into it, replacing what it holds? "
@@ -434,15 +446,17 @@ class DataScreen(MagituiScreen):
             )
             self.app.push_screen(
                 ConfirmScreen("Replace training data", question, "Replace"),
-                lambda yes: self._start_curation(path, out, report) if yes else None,
+                lambda yes: self._start_curation(path, out, report, choice.args) if yes else None,
             )
             return
-        self._start_curation(path, out, report)
+        self._start_curation(path, out, report, choice.args)
 
-    def _start_curation(self, path: Path, out: Path, report: Path) -> None:
+    def _start_curation(
+        self, path: Path, out: Path, report: Path, options: list[str] | None = None
+    ) -> None:
         run = run_of(path, self.ctx.workspace.runs_dir)
         command = [sys.executable, "-m", "magitui_core.curation.preprocess", str(path)]
-        command += ["--out", str(out), "--report", str(report)]
+        command += ["--out", str(out), "--report", str(report), *(options or [])]
         try:
             job = self.ctx.jobs.start(
                 command, name=f"curate {path.name}", kind="preprocess", run=run
