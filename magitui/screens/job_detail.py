@@ -57,6 +57,7 @@ class DetailSnapshot:
     partial: str = ""
     new_events: list[dict[str, Any]] = field(default_factory=list)
     log_reset: bool = False
+    leftovers: int = 0  # processes of a crashed job that still run
 
 
 class JobDetailScreen(PollingScreen):
@@ -122,6 +123,7 @@ class JobDetailScreen(PollingScreen):
     def collect(self) -> DetailSnapshot:
         job = self.ctx.jobs.get(self.job_id)
         snapshot = DetailSnapshot(job=job, taken_at=time.time())
+        snapshot.leftovers = len(job.leftover_pids())
         if self._tail is None:
             self._tail = OutputTail(job.output_path)
             self._events = EventReader(job.events_path, from_end=INITIAL_TAIL_BYTES)
@@ -138,7 +140,7 @@ class JobDetailScreen(PollingScreen):
     def apply(self, snapshot: DetailSnapshot) -> None:
         self._job = snapshot.job
         self.sync_bindings()
-        self._show_fields(snapshot.job, snapshot.taken_at)
+        self._show_fields(snapshot.job, snapshot.taken_at, snapshot.leftovers)
         log = self.query_one("#job-log", Log)
         if snapshot.log_reset:
             log.clear()
@@ -156,7 +158,7 @@ class JobDetailScreen(PollingScreen):
         output = self.query_one("#log-panel")
         output.border_subtitle = "" if log.line_count else "no output yet"
 
-    def _show_fields(self, job: JobInfo, at: float) -> None:
+    def _show_fields(self, job: JobInfo, at: float, leftovers: int = 0) -> None:
         status = job.status
         colour = STATE_COLOURS[job.state]
         exit_text = NONE
@@ -171,7 +173,12 @@ class JobDetailScreen(PollingScreen):
         failed = job.state in (JobState.FAILED, JobState.CRASHED)
         values = {
             "id": Content(job.id),
-            "state": Content.from_markup(f"[b ${colour}]$state[/]", state=state_label(job.state)),
+            "state": Content.from_markup(
+                f"[b ${colour}]$state[/]$live",
+                state=state_label(job.state),
+                # A crashed job whose processes still run holds GPUs and files: say how many.
+                live=f" · {leftovers} still running" if leftovers else "",
+            ),
             "name": Content(status.name),
             "run": Content(status.run or NONE),
             "pid": Content(pid),

@@ -71,6 +71,12 @@ def test_k_stops_what_a_crashed_job_left_running(ctx: Context) -> None:
     async def scenario(pilot: Pilot[None]) -> None:
         await wait_until(pilot, lambda: job.id in screen_text(app), "the job row")
         await wait_until(pilot, lambda: ctx.jobs.get(job.id).state is JobState.CRASHED, "the crash")
+        await pilot.press("enter")  # the detail counts what still runs
+        await wait_until(
+            pilot, lambda: "crashed · 1 still running" in screen_text(app), "the live count"
+        )
+        await pilot.press("escape")
+        await pilot.pause()
         await pilot.press("k")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
