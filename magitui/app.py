@@ -43,7 +43,7 @@ class MagituiApp(App[None]):
     MODES: ClassVar[dict[str, Any]] = {section.mode: section.build for section in SECTIONS}
     DEFAULT_MODE = HOME
     COMMANDS = App.COMMANDS | {SectionCommands}
-    NOTIFICATION_TIMEOUT = 6
+    NOTIFICATION_TIMEOUT = 4  # long enough to read a line; it must not linger over work
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit_key", "Quit"),

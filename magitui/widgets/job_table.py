@@ -27,9 +27,11 @@ class JobsTable(KeyedTable):
         Column("id", "ID"),
         # The id already starts with the name, so the name goes first when space is short.
         Column("name", "Name", min_table_width=100),
-        Column("run", "Run"),
+        # At 60 columns the id and the state are what must show; the run and the duration
+        # come back as the table widens (a 31-character id leaves no room for them).
+        Column("run", "Run", min_table_width=66),
         Column("state", "State"),
-        Column("duration", "Duration"),
+        Column("duration", "Duration", min_table_width=62),
         Column("ended", "Ended", min_table_width=90),
     )
     BINDINGS = [

@@ -95,3 +95,13 @@ def test_counts_read_as_english() -> None:
     assert counted(1, "row") == "1 row"
     assert counted(0, "row") == "0 rows"
     assert counted(100_000, "row") == "100,000 rows"
+
+
+def test_at_60_columns_job_ids_and_states_stay_whole() -> None:
+    """The jobs table gives up the run and the duration before it cuts an id or a state."""
+    from magitui.widgets.job_table import JobsTable
+
+    shown = [c.key for c in JobsTable.COLUMNS if 56 >= c.min_table_width]
+    assert shown == ["id", "state"]
+    wide = [c.key for c in JobsTable.COLUMNS if 76 >= c.min_table_width]
+    assert wide == ["id", "run", "state", "duration"]

@@ -71,6 +71,7 @@ class DataScreen(MagituiScreen):
     CSS_PATH = "screen.tcss"
     TITLE_TEXT = "Data"
     # The file list may spread over the filters: at 80 columns labels would wrap.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (72, "-wide")]
     DEFAULT_CSS = """
     #data-file > SelectOverlay {
         width: auto;
