@@ -222,3 +222,15 @@ def test_a_long_error_is_shown_whole_in_the_detail(ctx: Context) -> None:
         assert all(word in text for word in words), text
 
     drive(app, scenario)
+
+
+def test_at_60x20_a_long_job_id_and_its_state_show_whole(ctx: Context) -> None:
+    job = ctx.jobs.start(["sleep", "30"], name="eval-first-tuned-humaneval")
+    app = MagituiApp(context=ctx)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await wait_until(pilot, lambda: job.id in screen_text(app), "the job row")
+        row = next(line for line in screen_text(app).splitlines() if job.id in line)
+        assert "● running" in row
+
+    drive(app, scenario, size=(60, 20))
