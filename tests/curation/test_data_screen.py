@@ -154,7 +154,7 @@ def test_filters_record_view_and_stats_on_a_generated_file(ctx: Context) -> None
         assert isinstance(pilot.app.screen, DataStatsScreen)
         text = screen_text(pilot.app)
         assert "exceed max_training_seq_length 1216" in text
-        assert "rows by estimated tokens" in text
+        assert "rows by training tokens" in text
         await pilot.press("escape")
 
     drive(app, scenario, size=(100, 30))

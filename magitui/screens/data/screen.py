@@ -27,7 +27,6 @@ from magitui.screens.data.record_view import RecordScreen
 from magitui.screens.data.stats import DataStatsScreen
 from magitui.widgets.confirm import ConfirmScreen
 from magitui_core.curation.data_rows import (
-    DEFAULT_MAX_SEQ_LENGTH,
     KEPT,
     REJECTED,
     REJECTED_SUFFIX,
@@ -42,10 +41,13 @@ from magitui_core.curation.data_rows import (
 from magitui_core.generation.jobs import writing_job
 from magitui_core.jobs.events import EventReader
 from magitui_core.jobs.manager import JobError, JobInfo
+from magitui_core.training.recipe import MAGICODER
+from magitui_core.training.token_counts import RunTraining
 
 STATUS_CHOICES = [("All rows", ""), ("Kept", KEPT), ("Removed", REMOVED), ("Rejected", REJECTED)]
 FILTER_DELAY = 0.3  # seconds of quiet typing before the search runs
 JOB_POLL_SECONDS = 0.5
+ESTIMATED = "estimated: characters / 3.5"
 LOAD_GROUP, FILTER_GROUP, FILES_GROUP, JOB_GROUP = (
     "data-load",
     "data-filter",
@@ -54,10 +56,30 @@ LOAD_GROUP, FILTER_GROUP, FILES_GROUP, JOB_GROUP = (
 )
 
 
-def seq_limit(config: Any) -> int:
-    """max_training_seq_length from the training settings when they exist, else the paper's."""
-    train = getattr(config, "train", None)
-    return int(getattr(train, "max_training_seq_length", DEFAULT_MAX_SEQ_LENGTH))
+def count_with_base_tokenizer(
+    data: DataFile, jobs: Any, runs_dir: Path, progress: Any
+) -> tuple[RunTraining, str]:
+    """The run's training settings, and the rows' tokens recounted with its base model's
+    tokenizer where that is on disk; returns how the tokens were counted."""
+    from magitui_core.prompts import training_text
+    from magitui_core.training.token_counts import count_tokens, run_training, tokenizer_file
+
+    training = run_training(jobs, run_of(data.path, runs_dir))
+    tokenizer = tokenizer_file(training.base_model) if training.base_model else None
+    if tokenizer is None:
+        return training, ESTIMATED
+    rows = [row for row in data.rows if row.record is not None]
+    texts = [training_text(row.record.instruction, row.record.response) for row in rows]  # type: ignore[union-attr]
+    try:
+        counts = count_tokens(
+            tokenizer, texts, lambda done, total: progress("counting tokens", done, total)
+        )
+    except (ImportError, OSError, ValueError, RuntimeError):
+        return training, ESTIMATED  # a tokenizer file this library cannot read: estimate
+    for row, count in zip(rows, counts, strict=True):
+        row.tokens = count
+    name = Path(training.base_model or "").name or training.base_model
+    return training, f"{name}'s tokenizer"
 
 
 def newest_main(files: list[Path]) -> Path:
@@ -95,6 +117,9 @@ class DataScreen(MagituiScreen):
         self.order: list[int] = []
         self.progress_text = ""
         self.job_text = ""
+        # Until a file's run says otherwise: the recipe's max_len, tokens estimated.
+        self._training = RunTraining(None, MAGICODER.max_len, "the recipe's")
+        self._counted_by = ESTIMATED
         self._filter_timer: Timer | None = None
         self._job_id: str | None = None
         self._job_events: EventReader | None = None
@@ -141,7 +166,7 @@ class DataScreen(MagituiScreen):
 
     @property
     def limit(self) -> int:
-        return seq_limit(self.ctx.config)
+        return self._training.max_len
 
     # ---- files -----------------------------------------------------------------------------
     def refresh_files(self, open_newest: bool = False) -> None:
@@ -214,14 +239,23 @@ class DataScreen(MagituiScreen):
             text = f"{stage} {done:,}/{total:,}" if total else stage
             self.app.call_from_thread(self._set_progress, text, sequence)
 
+        jobs, runs_dir = self.ctx.jobs, self.ctx.workspace.runs_dir
+
         def load() -> DataFile:
             data = load_data_file(path, progress)
             self.app.call_from_thread(self._loaded, data, sequence)
             if sequence == self._load_sequence:
                 check(data, progress=progress)
+            if sequence == self._load_sequence:
+                training, counted_by = count_with_base_tokenizer(data, jobs, runs_dir, progress)
+                self.app.call_from_thread(self._tokens_counted, training, counted_by, sequence)
             return data
 
         self.run_worker(load, group=LOAD_GROUP, thread=True, exclusive=True, exit_on_error=False)
+
+    def _tokens_counted(self, training: RunTraining, counted_by: str, sequence: int) -> None:
+        if sequence == self._load_sequence:
+            self._training, self._counted_by = training, counted_by
 
     def _set_progress(self, text: str, sequence: int) -> None:
         if sequence == self._load_sequence:
@@ -343,7 +377,7 @@ class DataScreen(MagituiScreen):
             if data.bad_lines:
                 parts.append(f"bad lines {len(data.bad_lines):,}")
             over = sum(1 for row in data.rows if row.tokens > self.limit)
-            parts.append(f"over {self.limit} tok {over:,}")
+            parts.append(f"over {self.limit} tok ({self._training.max_len_source}) {over:,}")
             parts.append(f"shown {len(self.order):,}")
         for extra in (self.progress_text, self.job_text):
             if extra:
@@ -385,7 +419,11 @@ class DataScreen(MagituiScreen):
             return
         rows = [self.data.rows[i] for i in self.order]
         title = f"{self.data.path.name} · {counted(len(rows), 'row')} shown"
-        self.app.push_screen(DataStatsScreen(title, rows, self.limit, len(self.data.bad_lines)))
+        self.app.push_screen(
+            DataStatsScreen(
+                title, rows, self.limit, len(self.data.bad_lines), counted_by=self._counted_by
+            )
+        )
 
     @on(RecordTable.Selected)
     def _open_record(self, event: RecordTable.Selected) -> None:

@@ -36,11 +36,16 @@ def histogram(lengths: Sequence[int], limit: int, width: int, height: int) -> Te
         part = [(c, n) for c, n in zip(centres, counts, strict=True) if (c <= limit) == keep]
         if part:
             figure.draw(figure.bar([c for c, _ in part], [n for _, n in part], width=0.8))
-    figure.title(f"rows by estimated tokens · past {limit} in the second colour")
+    figure.title(f"rows by training tokens · past {limit} in the second colour")
     return Text.from_ansi(figure.build().string())
 
 
-def summary_text(rows: Sequence[DataRow], stats: TokenStats, bad_lines: int) -> Text:
+def summary_text(
+    rows: Sequence[DataRow],
+    stats: TokenStats,
+    bad_lines: int,
+    counted_by: str = "estimated: characters / 3.5",
+) -> Text:
     text = Text()
     text.append("Rows ", style="bold").append(f"{len(rows):,}")
     text.append(f"   bad lines skipped {bad_lines:,}\n")
@@ -51,7 +56,7 @@ def summary_text(rows: Sequence[DataRow], stats: TokenStats, bad_lines: int) -> 
     text.append("Tokens ", style="bold")
     text.append(
         f"min {stats.minimum:,} · median {stats.median:,.0f} · p95 {stats.p95:,} · "
-        f"max {stats.maximum:,} (estimated: characters / 3.5)\n"
+        f"max {stats.maximum:,} ({counted_by})\n"
     )
     over_style = "bold red" if stats.over_limit else "bold green"
     text.append(
@@ -67,9 +72,17 @@ def summary_text(rows: Sequence[DataRow], stats: TokenStats, bad_lines: int) -> 
 class DataStatsScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,a", "close", "Close")]
 
-    def __init__(self, title: str, rows: Sequence[DataRow], limit: int, bad_lines: int) -> None:
+    def __init__(
+        self,
+        title: str,
+        rows: Sequence[DataRow],
+        limit: int,
+        bad_lines: int,
+        counted_by: str = "estimated: characters / 3.5",
+    ) -> None:
         super().__init__(classes="dialog-screen")
         self._title, self.rows, self.limit, self.bad_lines = title, rows, limit, bad_lines
+        self.counted_by = counted_by
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog data-stats-dialog") as dialog:
@@ -82,7 +95,7 @@ class DataStatsScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         stats = token_stats(self.rows, self.limit)
         self.query_one("#data-stats-summary", Static).update(
-            summary_text(self.rows, stats, self.bad_lines)
+            summary_text(self.rows, stats, self.bad_lines, self.counted_by)
         )
         if self.rows:
             width = max(40, min(self.app.size.width - 8, 110))
