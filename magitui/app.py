@@ -10,6 +10,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
+from textual.widgets import Button, Checkbox, RadioButton, RadioSet, Select, Switch
 from textual.worker import Worker
 
 from magitui.commands import SectionCommands
@@ -25,6 +26,8 @@ DEMO = "demo"  # the mode of `magitui demo`'s tour (not a section: only that com
 # strand the dialog on the old section's stack, and a stray q should not quit.
 # (ctrl+q, Textual's own quit, always works.)
 NAVIGATION_ACTIONS = frozenset({"switch_section", "help", "quit_key", "back_home", "cycle_theme"})
+LETTER_ACTIONS = frozenset({"switch_section", "quit_key"})
+FORM_CONTROLS = (Button, Checkbox, RadioButton, RadioSet, Select, Switch)
 
 
 def _section_binding(section: Section) -> Binding:
@@ -138,6 +141,10 @@ class MagituiApp(App[None]):
             if isinstance(self.screen, ModalScreen):
                 return False
             if action != "quit_key" and not self.has_context:
+                return False
+            if action in LETTER_ACTIONS and isinstance(self.focused, FORM_CONTROLS):
+                # Focus on a form's checkbox, choice or button: a letter typed there was meant
+                # for a field, and must not leave the form (Escape and ctrl+p still do).
                 return False
         return True
 

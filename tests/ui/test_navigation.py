@@ -163,3 +163,30 @@ def test_q_is_ignored_in_a_dialog_but_ctrl_q_quits(ctx) -> None:  # type: ignore
         assert not app.is_running
 
     drive(app, scenario)
+
+
+def test_letters_typed_on_a_form_control_never_leave_the_form() -> None:
+    """A checkbox or a choice has the focus where a field was meant to: the letters typed
+    there do not switch sections or quit; Escape still goes Home."""
+    from textual.widgets import Checkbox
+
+    app = MagituiApp()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await pilot.press("s")
+        await settle(pilot)
+        screen = app.screen
+        screen.query_one("#setup-tabs").query_one("Tabs").focus()
+        await pilot.press("5")  # the Review step
+        await settle(pilot)
+        box = screen.query_one("#review-default", Checkbox)
+        box.focus()
+        await settle(pilot)
+        await pilot.press("g", "d", "q")
+        await settle(pilot)
+        assert app.current_mode == "setup" and app.is_running
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.current_mode == "home"
+
+    drive(app, scenario)
