@@ -153,3 +153,29 @@ def test_without_a_run_or_endpoint_it_says_what_to_do(ctx: Context) -> None:
         assert ctx.jobs.list_jobs() == []
 
     drive(MagituiApp(context=ctx), scenario)
+
+
+def test_v_serves_the_runs_trained_model_from_eval(ctx: Context) -> None:
+    """No server runs the fine-tuned model yet: v opens the serve dialog with it filled in."""
+    from textual.widgets import Input
+
+    from magitui.widgets.serve_dialog import ServeModelScreen
+
+    run = ctx.workspace.create_run("r1")
+    final = run.path / "checkpoints" / "final"
+    final.mkdir(parents=True)
+    (final / "config.json").write_text("{}")
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await open_eval(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        dialog = pilot.app.screen
+        assert isinstance(dialog, ServeModelScreen)
+        fields = [w.value for w in dialog.query(Input)]
+        assert str(final) in fields
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, EvalScreen) and ctx.jobs.list_jobs() == []
+
+    drive(MagituiApp(context=ctx), scenario)
