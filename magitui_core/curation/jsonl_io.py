@@ -8,8 +8,9 @@ renamed over the target only when complete, so an interrupted run keeps the old 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +27,42 @@ class BadLine:
         return f"{self.file}:{self.line}: {self.reason}"
 
 
+_scan = json.JSONDecoder().scan_once
+_space = json.decoder.WHITESPACE.match
+
+
+def loads(text: str) -> Any:
+    """``json.loads(text)``, without its layers of per-call checks: the same value, and for a
+    text it refuses, its very error (json.loads itself raises it)."""
+    if not text.startswith("\ufeff"):
+        try:
+            value, end = _scan(text, _space(text, 0).end())
+        except (StopIteration, ValueError):
+            pass
+        else:
+            if _space(text, end).end() == len(text):
+                return value
+    return json.loads(text)
+
+
 def read_jsonl(path: Path, bad: list[BadLine]) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, object) for each good line; append each bad one to ``bad``.
 
     Raises OSError if the file cannot be opened at all (the caller names the file).
     """
+    for number, _, _, value in read_jsonl_at(path, bad):
+        yield number, value
+
+
+def read_jsonl_at(path: Path, bad: list[BadLine]) -> Iterator[tuple[int, int, int, dict[str, Any]]]:
+    """``read_jsonl`` that also says where each good line lies: (line number, byte offset,
+    byte length, object), so that ``parse_line`` can read it again later."""
     name = str(path)
+    end = 0
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
+            offset, end = end, end + len(raw)
+            if raw.isspace():  # what strip() would leave empty, without copying the line
                 continue
             try:
                 text = raw.decode("utf-8")
@@ -42,7 +70,7 @@ def read_jsonl(path: Path, bad: list[BadLine]) -> Iterator[tuple[int, dict[str, 
                 bad.append(BadLine(name, number, f"not UTF-8 ({exc.reason} at byte {exc.start})"))
                 continue
             try:
-                value = json.loads(text)
+                value = loads(text)
             except ValueError as exc:
                 torn = not raw.endswith(b"\n")
                 reason = "torn last line (no newline)" if torn else f"not JSON ({exc})"
@@ -51,7 +79,12 @@ def read_jsonl(path: Path, bad: list[BadLine]) -> Iterator[tuple[int, dict[str, 
             if not isinstance(value, dict):
                 bad.append(BadLine(name, number, f"a JSON {type(value).__name__}, not an object"))
                 continue
-            yield number, value
+            yield number, offset, len(raw), value
+
+
+def parse_line(raw: bytes) -> Any:
+    """A line ``read_jsonl_at`` found good, parsed as it parsed it."""
+    return loads(raw.decode("utf-8"))
 
 
 def count_lines(path: Path) -> int:
@@ -63,6 +96,13 @@ def count_lines(path: Path) -> int:
             count += block.count(b"\n")
             last = block[-1:]
     return count + (0 if last == b"\n" else 1)
+
+
+def json_line(obj: Mapping[str, str]) -> str:
+    """``json.dumps(obj) + "\\n"`` (ASCII-escaped, default separators) for an object whose
+    values are all strings, without the encoder's set-up on every call."""
+    escape = encode_basestring_ascii
+    return "{" + ", ".join([f"{escape(k)}: {escape(v)}" for k, v in obj.items()]) + "}\n"
 
 
 def write_jsonl_atomic(

@@ -11,21 +11,34 @@ and with no options does what they do in sequence:
 
 Records with an empty problem or solution (which upstream's generator never writes) are removed
 after the dedupe, so they change no other record's verdict. Every other difference from upstream
-is an option, off by default, named in ``CurateOptions.deviations``. Nothing is written until
-everything was read and checked, and the output is renamed into place only when complete.
+is an option, off by default, named in ``CurateOptions.deviations``.
+
+``curate`` makes one pass over the inputs and holds no record past its batch. What a record's
+verdict needs that depends on it alone (its dedupe keys, whether it is empty, the benchmark
+passage it contains) is worked out as it is read, and its formatted line waits in an unnamed
+temp file beside the output; the rules that depend on the order then run over those few numbers
+per record, in the shuffled order. The output is written only when everything was read and
+checked, and renamed into place only when complete. A record needed again (an earlier duplicate
+to compare with, a removal for the report) is read again from its input line.
 """
 
 from __future__ import annotations
 
+import bisect
+import contextlib
+import os
 import random
+import tempfile
 import time
+from array import array
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import accumulate
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, overload
 
-from magitui_core.atomic import write_json_atomic
+from magitui_core.atomic import atomic_writer, write_json_atomic
 from magitui_core.curation import dedupe, formats
 from magitui_core.curation.benchmarks import (
     BENCHMARKS,
@@ -35,9 +48,15 @@ from magitui_core.curation.benchmarks import (
     check_names,
     load_benchmarks,
 )
-from magitui_core.curation.decontaminate import METHODS, Matcher, build_matcher, contaminated
+from magitui_core.curation.decontaminate import BATCH, METHODS, Matcher, build_matcher, reason_for
 from magitui_core.curation.formats import AUTO, FORMATS, FormatError, Record
-from magitui_core.curation.jsonl_io import BadLine, count_lines, read_jsonl, write_jsonl_atomic
+from magitui_core.curation.jsonl_io import (
+    BadLine,
+    count_lines,
+    json_line,
+    parse_line,
+    read_jsonl_at,
+)
 from magitui_core.jobs.locks import OutputLock, OutputLocked
 
 EMPTY_PROBLEM = "empty problem"
@@ -47,6 +66,9 @@ DEFAULT_SHUFFLE_SEED = 666  # clean_data.py's seed
 DEFAULT_MINHASH_THRESHOLD = 0.85
 RECIPE = "magicoder"
 CHARS_PER_TOKEN = 3.5  # a conservative estimate for code when no tokenizer is at hand
+STAGES = ("benchmarks", "read", "shuffle", "exact dedupe", "clean", "copied solutions")
+STAGES += ("near dedupe", "decontaminate", "write")
+WRITE_CHUNK = 1 << 20  # bytes of output lines gathered per write
 
 # The help of every option, shared by `magitui preprocess` and the job's entry point. Each
 # option that departs from upstream says so: its default is upstream's behaviour.
@@ -156,9 +178,109 @@ class InputSummary:
 
 @dataclass
 class LoadedInputs:
-    records: list[Record]
+    records: Sequence[Record]
     bad_lines: list[BadLine]
     inputs: list[InputSummary]
+
+
+class StoredRecords(Sequence[Record]):
+    """Records left in their input files: each is read again, from its own line, when asked for.
+
+    A pass over 100 000 records keeps a few numbers per record here instead of the records.
+    Inside ``opened()`` the input files stay open for those reads.
+    """
+
+    def __init__(self) -> None:
+        self.files: list[tuple[Path, str]] = []  # path, format
+        self.first: list[int] = []  # the index of each file's first record
+        self.line = array("q")
+        self.offset = array("q")
+        self.length = array("q")
+        self._fds: dict[int, int] | None = None
+
+    def add_file(self, path: Path, fmt: str) -> int:
+        """Start a file: the records added next are its own, until the next file."""
+        self.files.append((path, fmt))
+        self.first.append(len(self))
+        return len(self.files) - 1
+
+    def set_format(self, file: int, fmt: str) -> None:
+        self.files[file] = (self.files[file][0], fmt)
+
+    def extend(self, lines: Iterable[int], offsets: Iterable[int], lengths: Iterable[int]) -> None:
+        """Records of the current file: line numbers, byte offsets and lengths of their lines."""
+        self.line.extend(lines)
+        self.offset.extend(offsets)
+        self.length.extend(lengths)
+
+    def _file(self, index: int) -> int:
+        return bisect.bisect_right(self.first, index) - 1
+
+    def __len__(self) -> int:
+        return len(self.line)
+
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Record]: ...
+
+    def __getitem__(self, index: int | slice) -> Record | list[Record]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        path, fmt = self.files[self._file(index)]
+        obj = parse_line(self._read(index))
+        return formats.to_record(fmt, obj, f"{path}:{self.line[index]}")
+
+    def source(self, index: int) -> str:
+        """``file:line`` of a record, without reading it."""
+        return f"{self.files[self._file(index)][0]}:{self.line[index]}"
+
+    def _read(self, index: int) -> bytes:
+        file, offset, length = self._file(index), self.offset[index], self.length[index]
+        if self._fds is None:
+            with self.files[file][0].open("rb") as handle:
+                handle.seek(offset)
+                return handle.read(length)
+        if file not in self._fds:
+            self._fds[file] = os.open(self.files[file][0], os.O_RDONLY)
+        return os.pread(self._fds[file], length, offset)
+
+    @contextlib.contextmanager
+    def opened(self) -> Iterator[StoredRecords]:
+        self._fds = {}
+        try:
+            yield self
+        finally:
+            fds, self._fds = self._fds, None
+            for fd in fds.values():
+                os.close(fd)
+
+
+class RecordView(Sequence[Record]):
+    """Some of a sequence's records, in a given order (read only when asked for)."""
+
+    def __init__(self, records: Sequence[Record], indices: Sequence[int]) -> None:
+        self.records = records
+        self.indices = indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Record]: ...
+
+    def __getitem__(self, index: int | slice) -> Record | list[Record]:
+        if isinstance(index, slice):
+            return [self.records[i] for i in self.indices[index]]
+        return self.records[self.indices[index]]
 
 
 @dataclass(frozen=True)
@@ -198,7 +320,7 @@ class Verdicts:
 
 @dataclass
 class CurationResult:
-    kept: list[Record]
+    kept: Sequence[Record]
     removed: list[Removal]
     loaded: LoadedInputs
     options: CurateOptions
@@ -247,44 +369,85 @@ def _missing(fmt: str, obj: dict[str, Any]) -> list[str]:
     return [name for name in formats.REQUIRED_FIELDS[fmt] if name not in obj]
 
 
+class _FileReader:
+    """The records of one input file, in order, in batches; bad lines go to ``bad``.
+
+    ``format`` is the file's format once read (detected from its first fitting object).
+    """
+
+    def __init__(
+        self, path: Path, fmt: str, bad: list[BadLine], progress: Progress | None = None
+    ) -> None:
+        self.path, self.fmt, self.bad, self.progress = path, fmt, bad, progress
+        self.detected = None if fmt == AUTO else fmt
+        self.records = 0
+
+    @property
+    def format(self) -> str:
+        return self.detected or self.fmt
+
+    def batches(self, store: StoredRecords | None = None) -> Iterator[list[Record]]:
+        """Lists of up to BATCH records; ``store`` hears where each one's line lies."""
+        path, bad, progress = self.path, self.bad, self.progress
+        if not path.is_file():
+            what = "a folder, not a file" if path.is_dir() else "no such file"
+            raise CurationError(f"input {path}: {what} — give a JSONL file")
+        total = count_lines(path) if progress is not None else 0
+        first_fields: list[str] | None = None
+        needed = frozenset(formats.REQUIRED_FIELDS.get(self.fmt, ()))
+        objects = 0
+        batch: list[Record] = []
+        numbers: list[int] = []
+        offsets: list[int] = []
+        lengths: list[int] = []
+        try:
+            for number, offset, length, obj in read_jsonl_at(path, bad):
+                objects += 1
+                if first_fields is None:
+                    first_fields = sorted(obj)
+                if self.detected is None:
+                    self.detected = formats.detect_format(obj)
+                    if self.detected is None:
+                        bad.append(BadLine(str(path), number, _fields_problem(AUTO, obj)))
+                        continue
+                    needed = frozenset(formats.REQUIRED_FIELDS[self.detected])
+                if not needed <= obj.keys():
+                    bad.append(BadLine(str(path), number, _fields_problem(self.detected, obj)))
+                    continue
+                batch.append(formats.to_record(self.detected, obj, f"{path}:{number}"))
+                numbers.append(number)
+                offsets.append(offset)
+                lengths.append(length)
+                if len(batch) == BATCH:
+                    self.records += len(batch)
+                    if store is not None:
+                        store.extend(numbers, offsets, lengths)
+                    yield batch
+                    batch, numbers, offsets, lengths = [], [], [], []
+                if progress is not None and number % 5000 == 0:
+                    progress(f"read {path.name}", number, total)
+        except OSError as exc:
+            raise CurationError(f"input {path}: cannot read ({exc.strerror})") from None
+        if batch:
+            self.records += len(batch)
+            if store is not None:
+                store.extend(numbers, offsets, lengths)
+            yield batch
+        if objects and not self.records:
+            has = ", ".join(first_fields or []) or "none"
+            needs = formats.describe_needs(self.fmt)
+            raise FormatError(f"input {path}: records have fields {has} — need {needs}")
+        if progress is not None:
+            progress(f"read {path.name}", total, total)
+
+
 def load_file(
     path: Path, fmt: str, bad: list[BadLine], progress: Progress | None = None
 ) -> tuple[list[Record], str]:
     """Read one input file as ``fmt`` (or detect it); returns its records and its format."""
-    if not path.is_file():
-        what = "a folder, not a file" if path.is_dir() else "no such file"
-        raise CurationError(f"input {path}: {what} — give a JSONL file")
-    total = count_lines(path) if progress is not None else 0
-    records: list[Record] = []
-    detected = None if fmt == AUTO else fmt
-    first_fields: list[str] | None = None
-    objects = 0
-    try:
-        for number, obj in read_jsonl(path, bad):
-            objects += 1
-            if first_fields is None:
-                first_fields = sorted(obj)
-            if detected is None:
-                detected = formats.detect_format(obj)
-                if detected is None:
-                    bad.append(BadLine(str(path), number, _fields_problem(AUTO, obj)))
-                    continue
-            missing = _missing(detected, obj)
-            if missing:
-                bad.append(BadLine(str(path), number, _fields_problem(detected, obj)))
-                continue
-            records.append(formats.to_record(detected, obj, f"{path}:{number}"))
-            if progress is not None and number % 5000 == 0:
-                progress(f"read {path.name}", number, total)
-    except OSError as exc:
-        raise CurationError(f"input {path}: cannot read ({exc.strerror})") from None
-    if objects and not records:
-        has = ", ".join(first_fields or []) or "none"
-        needs = formats.describe_needs(fmt)
-        raise FormatError(f"input {path}: records have fields {has} — need {needs}")
-    if progress is not None:
-        progress(f"read {path.name}", total, total)
-    return records, detected or fmt
+    reader = _FileReader(path, fmt, bad, progress)
+    records = [record for batch in reader.batches() for record in batch]
+    return records, reader.format
 
 
 def _fields_problem(fmt: str, obj: dict[str, Any]) -> str:
@@ -343,53 +506,120 @@ def shuffled_order(count: int, options: CurateOptions) -> list[int]:
     return order
 
 
-class _Stages:
-    """Runs each filter over the records still in, in processing order."""
+def _emptiness(record: Record) -> int:
+    """0, or 1 for an empty problem, 2 for an empty solution (whitespace counts as empty)."""
+    if not record.problem or record.problem.isspace():
+        return 1
+    if not record.solution or record.solution.isspace():
+        return 2
+    return 0
+
+
+class _Facts:
+    """What each record's verdict needs that depends on that record alone, by input index.
+
+    Filled batch by batch as records are read (the time each filter takes goes to its stage in
+    ``timings``); then ``_verdicts`` applies the rules in processing order.
+    """
 
     def __init__(
-        self,
-        records: Sequence[Record],
-        order: list[int],
-        progress: Progress | None,
-        timings: dict[str, float],
+        self, options: CurateOptions, matcher: Matcher | None, timings: dict[str, float]
     ) -> None:
-        self.records = records
-        self.live = order
-        self.removed: dict[int, Finding] = {}
-        self.progress = progress
+        self.options = options
+        self.matcher = matcher
         self.timings = timings
+        self.seed, self.problem, self.solution = array("q"), array("q"), array("q")
+        self.has_seed = bytearray()
+        self.empty = bytearray()
+        self.copies = bytearray()
+        self.minhashes: list[Any] = []
+        self.ranks = array("l")  # the passage each record contains, -1 for none
 
-    def reporter(self, stage: str) -> Callable[[int, int], None]:
-        def report(done: int, total: int) -> None:
-            if self.progress is not None:
-                self.progress(stage, done, total)
-
-        return report
-
-    def run(self, stage: str, find: Callable[[list[Record]], list[tuple[int, Finding]]]) -> None:
+    def add(self, batch: Sequence[Record]) -> None:
+        options = self.options
         started = time.perf_counter()
-        found = find([self.records[i] for i in self.live])
-        for position, finding in found:
-            self.removed[self.live[position]] = finding
-        gone = {self.live[position] for position, _ in found}
-        self.live = [i for i in self.live if i not in gone]
-        self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - started
-        if self.progress is not None:
-            self.progress(stage, len(self.records), len(self.records))
+        if options.dedupe != "none":
+            self.has_seed.extend(record.has_seed for record in batch)
+            self.seed.extend(dedupe.text_keys([record.seed for record in batch]))
+            self.problem.extend(dedupe.text_keys([record.problem for record in batch]))
+            self.solution.extend(dedupe.text_keys([record.solution for record in batch]))
+            started = self._spent("exact dedupe", started)
+        self.empty.extend(_emptiness(record) for record in batch)
+        started = self._spent("clean", started)
+        if options.drop_copied_solutions:
+            self.copies.extend(dedupe.copies_problem(record) for record in batch)
+            started = self._spent("copied solutions", started)
+        if options.dedupe == "minhash":
+            self.minhashes.extend(dedupe.minhashes(batch))
+            started = self._spent("near dedupe", started)
+        if self.matcher is not None:
+            ranks = self.matcher.match_many([(r.problem, r.solution) for r in batch])
+            self.ranks.extend(-1 if rank is None else rank for rank in ranks)
+            self._spent("decontaminate", started)
+
+    def _spent(self, stage: str, started: float) -> float:
+        now = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + now - started
+        return now
 
 
-def _findings(found: Sequence[tuple[int, str, str]]) -> list[tuple[int, Finding]]:
-    return [(position, Finding(reason, detail)) for position, reason, detail in found]
-
-
-def _empty(records: list[Record]) -> list[tuple[int, Finding]]:
-    found = []
-    for position, record in enumerate(records):
-        if not record.problem.strip():
-            found.append((position, Finding(EMPTY_PROBLEM, "")))
-        elif not record.solution.strip():
-            found.append((position, Finding(EMPTY_SOLUTION, "")))
-    return found
+def _verdicts(
+    facts: _Facts,
+    order: Sequence[int],
+    records: Sequence[Record],
+    source: Callable[[int], str],
+    progress: Progress | None,
+    timings: dict[str, float],
+) -> dict[int, Finding]:
+    """Every removal, by input index: the rules in Magicoder's order, over the records in
+    processing order; the first rule to fire wins, and each rule sees only the records that
+    every earlier rule let through (as upstream's filters, run one after another, do)."""
+    started = time.perf_counter()
+    options, matcher = facts.options, facts.matcher
+    exact = dedupe.ExactDedupe(records.__getitem__) if options.dedupe != "none" else None
+    near = dedupe.NearDedupe(options.minhash_threshold) if options.dedupe == "minhash" else None
+    copies = options.drop_copied_solutions
+    seeds, problems, solutions, has_seed = facts.seed, facts.problem, facts.solution, facts.has_seed
+    removed: dict[int, Finding] = {}
+    for position, index in enumerate(order):
+        if exact is not None:
+            seed = seeds[index] if has_seed[index] else None
+            found = exact.check(index, (seed, problems[index], solutions[index]))
+            if found is not None:
+                reason, earlier = found
+                removed[index] = Finding(reason, dedupe.duplicate_detail(reason, source(earlier)))
+                continue
+        empty = facts.empty[index]
+        if empty:  # after the dedupe: an empty record changes no verdict upstream would give
+            removed[index] = Finding(EMPTY_PROBLEM if empty == 1 else EMPTY_SOLUTION, "")
+            continue
+        if copies and facts.copies[index]:
+            removed[index] = Finding(dedupe.COPIES_PROBLEM, dedupe.COPIES_DETAIL)
+            continue
+        if near is not None:
+            similar = near.check(position, facts.minhashes[index])
+            if similar is not None:
+                removed[index] = Finding(
+                    dedupe.NEAR_DUPLICATE, f"similar to {source(order[similar])}"
+                )
+                continue
+        if matcher is not None and facts.ranks[index] >= 0:
+            passage = matcher.passages[facts.ranks[index]]
+            removed[index] = Finding(reason_for(passage), passage.task, passage.text)
+    # The loop is the order-dependent part of the dedupe; the other rules were worked out
+    # record by record as they were read.
+    timings["exact dedupe"] = timings.get("exact dedupe", 0.0) + time.perf_counter() - started
+    if progress is not None:
+        for stage, applies in (
+            ("exact dedupe", exact is not None),
+            ("clean", True),
+            ("copied solutions", copies),
+            ("near dedupe", near is not None),
+            ("decontaminate", matcher is not None),
+        ):
+            if applies:
+                progress(stage, len(order), len(order))
+    return removed
 
 
 def decide(
@@ -405,34 +635,14 @@ def decide(
     if decontamination is None and options.benchmarks()[0]:
         decontamination = load_decontamination(options, progress)
     benchmarks, matcher = decontamination if decontamination else (None, None)
+    facts = _Facts(options, matcher, timings)
+    for first in range(0, len(records), BATCH):
+        facts.add(records[first : first + BATCH])
     started = time.perf_counter()
     order = shuffled_order(len(records), options)
     timings["shuffle"] = time.perf_counter() - started
-    stages = _Stages(records, order, progress, timings)
-    if options.dedupe != "none":
-        report = stages.reporter("exact dedupe")
-        stages.run("exact dedupe", lambda rs: _findings(dedupe.exact_duplicates(rs, report)))
-    # After the dedupe, so an empty record changes no verdict upstream would give.
-    stages.run("clean", _empty)
-    if options.drop_copied_solutions:
-        stages.run("copied solutions", lambda rs: _findings(dedupe.copied_solutions(rs)))
-    if options.dedupe == "minhash":
-        report = stages.reporter("near dedupe")
-        threshold = options.minhash_threshold
-        stages.run(
-            "near dedupe",
-            lambda rs: _findings(dedupe.near_duplicates(rs, threshold, progress=report)),
-        )
-    if matcher is not None:
-        report = stages.reporter("decontaminate")
-        stages.run(
-            "decontaminate",
-            lambda rs: [
-                (position, Finding(reason, detail, passage))
-                for position, reason, detail, passage in contaminated(rs, matcher, report)
-            ],
-        )
-    return Verdicts(order, stages.removed, benchmarks)
+    removed = _verdicts(facts, order, records, lambda i: records[i].source, progress, timings)
+    return Verdicts(order, removed, benchmarks)
 
 
 def curate_records(
@@ -521,32 +731,39 @@ def _curate_locked(
     decontamination = load_decontamination(options, progress) if options.benchmarks()[0] else None
     if announce is not None:
         announce(decontamination[0] if decontamination else BenchmarkSet())
-    benchmark_seconds = time.perf_counter() - started
-    loaded = load_inputs(inputs, options.fmt, progress)
-    read_seconds = time.perf_counter() - started - benchmark_seconds
-    if not loaded.records:
-        raise _nothing_to_curate(inputs, loaded)
-    result = curate_records(loaded, options, progress, decontamination)
-    result.output = str(out)
-    write_started = time.perf_counter()
-    if progress is not None:
-        progress("write", 0, len(result.kept))
-    try:
-        # ASCII-escaped like upstream's json.dumps, so the same records give the same bytes.
-        lines = (record.formatted() for record in result.kept)
-        write_jsonl_atomic(out, lines, ensure_ascii=True)
-    except OSError as exc:
-        raise CurationError(
-            f"--out {out}: cannot write ({exc.strerror}) — previous file kept"
-        ) from None
-    if progress is not None:
-        progress("write", len(result.kept), len(result.kept))
-    result.stage_seconds = {
-        "benchmarks": benchmark_seconds,
-        "read": read_seconds,
-        **result.stage_seconds,
-        "write": time.perf_counter() - write_started,
-    }
+    benchmarks, matcher = decontamination if decontamination else (None, None)
+    timings: dict[str, float] = {"benchmarks": time.perf_counter() - started}
+    records = StoredRecords()
+    with contextlib.ExitStack() as stack:
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            # Formatted lines wait here, unnamed, on the output's disk, until the order is known.
+            spool = stack.enter_context(
+                tempfile.TemporaryFile(prefix=f".{out.name}.", dir=out.parent)
+            )
+        except OSError as exc:
+            raise CurationError(f"--out {out}: cannot write ({exc.strerror})") from None
+        stack.enter_context(records.opened())
+        facts, loaded, lines = _read_inputs(inputs, options, matcher, records, spool, progress)
+        timings.update(facts.timings)
+        if not records:
+            raise _nothing_to_curate(inputs, loaded)
+        shuffle_started = time.perf_counter()
+        order = shuffled_order(len(records), options)
+        timings["shuffle"] = time.perf_counter() - shuffle_started
+        removed = _verdicts(facts, order, records, records.source, progress, timings)
+        kept = array("q", (index for index in order if index not in removed))
+        write_started = time.perf_counter()
+        _write_kept(out, spool, lines, kept, progress)
+        timings["write"] += time.perf_counter() - write_started
+        removals = [
+            Removal(records[i], finding.reason, finding.detail, finding.matched)
+            for i, finding in sorted(removed.items())
+        ]
+    result = CurationResult(
+        RecordView(records, kept), removals, loaded, options, benchmarks, output=str(out)
+    )
+    result.stage_seconds = {stage: timings[stage] for stage in STAGES if stage in timings}
     result.seconds = time.perf_counter() - started
     if report_path is not None:
         try:
@@ -554,6 +771,77 @@ def _curate_locked(
         except OSError as exc:
             raise CurationError(f"--report {report_path}: cannot write ({exc.strerror})") from None
     return result
+
+
+def _read_inputs(
+    inputs: Sequence[Path],
+    options: CurateOptions,
+    matcher: Matcher | None,
+    records: StoredRecords,
+    spool: IO[bytes],
+    progress: Progress | None,
+) -> tuple[_Facts, LoadedInputs, array[int]]:
+    """One pass over the inputs: where each record lies, its facts, and its formatted line in
+    ``spool``; returns the facts, what was read, and where each record's line starts in the
+    spool (with the spool's end last)."""
+    started = time.perf_counter()
+    facts = _Facts(options, matcher, {})
+    bad: list[BadLine] = []
+    summaries: list[InputSummary] = []
+    lines = array("q", [0])
+    write_seconds = 0.0
+    for path in inputs:
+        before = len(bad)
+        file = records.add_file(path, options.fmt)
+        reader = _FileReader(path, options.fmt, bad, progress)
+        for batch in reader.batches(records):
+            facts.add(batch)
+            write_started = time.perf_counter()
+            # ASCII-escaped like upstream's json.dumps, so the same records give the same bytes.
+            chunk = [json_line(record.formatted()) for record in batch]
+            ends = accumulate(map(len, chunk), initial=lines[-1])  # ASCII: a byte a character
+            next(ends)
+            lines.extend(ends)
+            try:
+                spool.write("".join(chunk).encode("ascii"))
+            except OSError as exc:
+                raise CurationError(f"cannot write beside the output ({exc.strerror})") from None
+            write_seconds += time.perf_counter() - write_started
+        records.set_format(file, reader.format)
+        summaries.append(InputSummary(str(path), reader.format, reader.records, len(bad) - before))
+    checks = sum(facts.timings.values())
+    facts.timings["write"] = write_seconds
+    facts.timings["read"] = time.perf_counter() - started - checks - write_seconds
+    return facts, LoadedInputs(records, bad, summaries), lines
+
+
+def _write_kept(
+    out: Path, spool: IO[bytes], lines: array[int], kept: Sequence[int], progress: Progress | None
+) -> None:
+    """The kept records' lines, in processing order, from the spool into ``out`` (atomically)."""
+    if progress is not None:
+        progress("write", 0, len(kept))
+    spool.flush()
+    fd = spool.fileno()
+    try:
+        with atomic_writer(out) as handle:
+            sink = handle.buffer  # the lines are bytes already
+            chunk: list[bytes] = []
+            size = 0
+            for index in kept:
+                start = lines[index]
+                chunk.append(os.pread(fd, lines[index + 1] - start, start))
+                size += len(chunk[-1])
+                if size >= WRITE_CHUNK:
+                    sink.write(b"".join(chunk))
+                    chunk, size = [], 0
+            sink.write(b"".join(chunk))
+    except OSError as exc:
+        raise CurationError(
+            f"--out {out}: cannot write ({exc.strerror}) — previous file kept"
+        ) from None
+    if progress is not None:
+        progress("write", len(kept), len(kept))
 
 
 def estimated_tokens(record: Record) -> int:
