@@ -179,3 +179,25 @@ def test_v_serves_the_runs_trained_model_from_eval(ctx: Context) -> None:
         assert isinstance(pilot.app.screen, EvalScreen) and ctx.jobs.list_jobs() == []
 
     drive(MagituiApp(context=ctx), scenario)
+
+
+def test_a_plus_benchmark_without_its_file_says_where_to_get_it(
+    ctx: Context, two_servers: tuple[str, str]
+) -> None:
+    ctx.workspace.create_run("r1")
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        screen = await open_eval(pilot)
+        await wait_until(pilot, lambda: slot_value(pilot, "tuned") != "none", "the slots")
+        screen.query_one("#eval-benchmark", Select).value = "humaneval+"
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        shown = " ".join(n[2] for n in notifications(pilot.app))
+        assert "HumanEvalPlus.jsonl.gz" in shown and "File" in shown
+        screen.query_one("#eval-file", Input).value = "nowhere.jsonl"
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert any("does not exist" in n[2] for n in notifications(pilot.app))
+        assert not [j for j in ctx.jobs.list_jobs() if j.status.kind == "eval"]
+
+    drive(MagituiApp(context=ctx), scenario, size=(100, 40))

@@ -117,6 +117,9 @@ class EvalScreen(PollingScreen):
     EvalScreen .form-row Select {
         width: 1fr;
     }
+    EvalScreen .form-row #eval-file {
+        width: 1fr;
+    }
     EvalScreen .form-row Input {
         width: 6;
         height: 1;
@@ -218,6 +221,13 @@ class EvalScreen(PollingScreen):
                     compact=True,
                     id="eval-mode",
                     classes="narrow",
+                )
+            with Horizontal(classes="form-row"):
+                yield Label("File")
+                yield Input(
+                    placeholder="for humaneval+/mbpp+: their evalplus .jsonl(.gz) — empty: "
+                    "evalplus's download",
+                    id="eval-file",
                 )
             for slot, label in SLOT_LABELS.items():
                 with Horizontal(classes="form-row"):
@@ -547,6 +557,7 @@ class EvalScreen(PollingScreen):
                 "Base and Fine-tuned are the same model on the same server — choose the "
                 "fine-tuned model's server for Fine-tuned (v serves one)"
             )
+        file = self._benchmark_file(benchmark)
         run_path = self.ctx.workspace.run_path(self._run)
         plans = []
         for slot, endpoint in chosen.items():
@@ -561,6 +572,7 @@ class EvalScreen(PollingScreen):
                 model=endpoint.model,
                 out=slot_folder(run_path, slot, benchmark),
                 benchmark=benchmark,
+                benchmark_file=file,
                 mode=mode,
                 limit=limit,
             )
@@ -570,6 +582,25 @@ class EvalScreen(PollingScreen):
                 raise ValueError(f"{SLOT_LABELS[slot]}: {exc}") from None
             plans.append((slot, settings))
         return plans
+
+    def _benchmark_file(self, benchmark: str) -> Path | None:
+        """The File field, resolved in the workspace; checked before any job starts."""
+        import importlib.util
+
+        text = self.query_one("#eval-file", Input).value.strip()
+        if not text:
+            if benchmark != "humaneval" and importlib.util.find_spec("evalplus") is None:
+                name = "HumanEvalPlus" if benchmark == "humaneval+" else "MbppPlus"
+                raise ValueError(
+                    f"{benchmark} needs its problems: put {name}.jsonl.gz (from evalplus's "
+                    "releases on GitHub) in File — magitui ships only HumanEval"
+                )
+            return None
+        path = Path(text).expanduser()
+        path = path if path.is_absolute() else self.ctx.workspace.root / path
+        if not path.is_file():
+            raise ValueError(f"File {str(path)!r} does not exist — give the benchmark's JSONL")
+        return path
 
     def _start(self, plans: list[tuple[str, Any]]) -> None:
         from magitui_core.eval.jobs import start_eval_job
