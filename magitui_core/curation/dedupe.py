@@ -83,9 +83,13 @@ class ExactDedupe:
         self.first: tuple[dict[int, int], ...] = ({}, {}, {})  # per field: key -> first index
         # Later holders of a key whose text differs from the first's (a hash collision).
         self.others: dict[tuple[int, int], list[int]] = {}
+        # The record last checked, where its texts had to be compared (read at most once).
+        self.record: Record | None = None
 
     def check(self, index: int, keys: Keys) -> tuple[str, int] | None:
-        """(reason, index of the earlier record) if ``index`` repeats one; else remember it."""
+        """(reason, index of the earlier record) if ``index`` repeats one; else remember it.
+
+        After a repeat, ``record`` is the record of ``index`` (read to compare its texts)."""
         seeds, problems, solutions = self.first
         seed, problem, solution = keys
         new = (seed is None or seed not in seeds) and problem not in problems
@@ -95,6 +99,7 @@ class ExactDedupe:
             problems[problem] = index
             solutions[solution] = index
             return None
+        self.record = None
         for field, key in enumerate(keys):
             if key is not None:
                 earlier = self._holder(field, key, index)
@@ -112,7 +117,9 @@ class ExactDedupe:
         first = self.first[field].get(key)
         if first is None:
             return None
-        text = squash(getattr(self.record_at(index), FIELDS[field]))
+        if self.record is None:
+            self.record = self.record_at(index)
+        text = squash(getattr(self.record, FIELDS[field]))
         for earlier in (first, *self.others.get((field, key), ())):
             if squash(getattr(self.record_at(earlier), FIELDS[field])) == text:
                 return earlier

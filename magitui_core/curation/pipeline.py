@@ -394,7 +394,9 @@ class _FileReader:
             raise CurationError(f"input {path}: {what} — give a JSONL file")
         total = count_lines(path) if progress is not None else 0
         first_fields: list[str] | None = None
-        needed = frozenset(formats.REQUIRED_FIELDS.get(self.fmt, ()))
+        detected = self.detected
+        needed = frozenset(formats.REQUIRED_FIELDS[detected]) if detected else frozenset()
+        to_record = formats.to_record
         objects = 0
         batch: list[Record] = []
         numbers: list[int] = []
@@ -405,16 +407,16 @@ class _FileReader:
                 objects += 1
                 if first_fields is None:
                     first_fields = sorted(obj)
-                if self.detected is None:
-                    self.detected = formats.detect_format(obj)
-                    if self.detected is None:
+                if detected is None:
+                    detected = self.detected = formats.detect_format(obj)
+                    if detected is None:
                         bad.append(BadLine(str(path), number, _fields_problem(AUTO, obj)))
                         continue
-                    needed = frozenset(formats.REQUIRED_FIELDS[self.detected])
+                    needed = frozenset(formats.REQUIRED_FIELDS[detected])
                 if not needed <= obj.keys():
-                    bad.append(BadLine(str(path), number, _fields_problem(self.detected, obj)))
+                    bad.append(BadLine(str(path), number, _fields_problem(detected, obj)))
                     continue
-                batch.append(formats.to_record(self.detected, obj, f"{path}:{number}"))
+                batch.append(to_record(detected, obj, f"{path}:{number}"))
                 numbers.append(number)
                 offsets.append(offset)
                 lengths.append(length)
@@ -570,10 +572,12 @@ def _verdicts(
     source: Callable[[int], str],
     progress: Progress | None,
     timings: dict[str, float],
+    read: dict[int, Record] | None = None,
 ) -> dict[int, Finding]:
     """Every removal, by input index: the rules in Magicoder's order, over the records in
     processing order; the first rule to fire wins, and each rule sees only the records that
-    every earlier rule let through (as upstream's filters, run one after another, do)."""
+    every earlier rule let through (as upstream's filters, run one after another, do).
+    ``read`` receives the removed records that had to be read on the way (duplicates)."""
     started = time.perf_counter()
     options, matcher = facts.options, facts.matcher
     exact = dedupe.ExactDedupe(records.__getitem__) if options.dedupe != "none" else None
@@ -588,6 +592,8 @@ def _verdicts(
             if found is not None:
                 reason, earlier = found
                 removed[index] = Finding(reason, dedupe.duplicate_detail(reason, source(earlier)))
+                if read is not None and exact.record is not None:
+                    read[index] = exact.record
                 continue
         empty = facts.empty[index]
         if empty:  # after the dedupe: an empty record changes no verdict upstream would give
@@ -751,13 +757,16 @@ def _curate_locked(
         shuffle_started = time.perf_counter()
         order = shuffled_order(len(records), options)
         timings["shuffle"] = time.perf_counter() - shuffle_started
-        removed = _verdicts(facts, order, records, records.source, progress, timings)
+        read: dict[int, Record] = {}
+        removed = _verdicts(facts, order, records, records.source, progress, timings, read)
         kept = array("q", (index for index in order if index not in removed))
         write_started = time.perf_counter()
         _write_kept(out, spool, lines, kept, progress)
         timings["write"] += time.perf_counter() - write_started
         removals = [
-            Removal(records[i], finding.reason, finding.detail, finding.matched)
+            Removal(
+                read.pop(i, None) or records[i], finding.reason, finding.detail, finding.matched
+            )
             for i, finding in sorted(removed.items())
         ]
     result = CurationResult(
