@@ -559,6 +559,39 @@ class _Facts:
             self.ranks.extend(-1 if rank is None else rank for rank in ranks)
             self._spent("decontaminate", started)
 
+    def worth_a_turn(self) -> bytes:
+        """For each record, whether the rules can remove it or let it decide another's fate.
+
+        Only a record that shares a dedupe key with another one can be a duplicate or make
+        one; a record that shares none, is not empty, copies nothing and contains no passage
+        is kept whatever comes before it, and what it leaves in the dedupe no other record
+        ever looks up. Such records (nearly all) need no turn in the rules.
+        """
+        import numpy as np
+
+        worth = np.frombuffer(self.empty, dtype=np.uint8) != 0
+        if self.options.drop_copied_solutions:
+            worth |= np.frombuffer(self.copies, dtype=np.uint8) != 0
+        if self.matcher is not None:
+            worth |= np.frombuffer(self.ranks, dtype=f"i{self.ranks.itemsize}") >= 0
+        if self.options.dedupe != "none":
+            has_seed = np.frombuffer(self.has_seed, dtype=np.uint8) != 0
+            for keys, present in (
+                (self.seed, has_seed),
+                (self.problem, None),
+                (self.solution, None),
+            ):
+                values = np.frombuffer(keys, dtype=np.int64)
+                if present is not None:
+                    values = values[present]
+                _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+                shared = counts[inverse] > 1
+                if present is None:
+                    worth |= shared
+                else:
+                    worth[present] |= shared
+        return worth.tobytes()
+
     def _spent(self, stage: str, started: float) -> float:
         now = time.perf_counter()
         self.timings[stage] = self.timings.get(stage, 0.0) + now - started
@@ -585,7 +618,11 @@ def _verdicts(
     copies = options.drop_copied_solutions
     seeds, problems, solutions, has_seed = facts.seed, facts.problem, facts.solution, facts.has_seed
     removed: dict[int, Finding] = {}
-    for position, index in enumerate(order):
+    turns: Iterable[tuple[int, int]] = enumerate(order)
+    if near is None:  # the near dedupe needs every record's turn, in order
+        worth = facts.worth_a_turn()
+        turns = [(position, index) for position, index in turns if worth[index]]
+    for position, index in turns:
         if exact is not None:
             seed = seeds[index] if has_seed[index] else None
             found = exact.check(index, (seed, problems[index], solutions[index]))
