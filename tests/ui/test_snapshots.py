@@ -102,3 +102,34 @@ def test_new_training_form(snapshot_workspace: Path, snap_compare) -> None:  # t
         await settle(pilot)
 
     assert snap_compare(MagituiApp(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_curate_form(snapshot_workspace: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """Data › p at 80x24: the output name and the recipe's options."""
+    data = snapshot_workspace / "runs" / "llama-oss-1" / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "generated.jsonl").write_text(
+        '{"seed": "s", "problem": "Write add", "solution": "def add(a, b):\\n    return a + b"}\n'
+    )
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("p")
+        await settle(pilot)
+
+    assert snap_compare(MagituiApp(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_serve_dialog(snapshot_workspace: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """Chat › v at 80x24: the model to serve and the engine."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+
+    assert snap_compare(MagituiApp(), terminal_size=(80, 24), run_before=run_before)
