@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -45,3 +46,17 @@ def app_process(terminal: TmuxSession) -> psutil.Process:
 
 
 __all__ = ["HOME_MARKER", "TmuxSession", "app_process", "isolated_env", "magitui_command"]
+
+
+def run_measured(command: list[str], **popen: object) -> tuple[int, float, float]:
+    """Run a child to its end: (exit code, its CPU seconds, its peak RSS in MiB).
+
+    Read from the child's own rusage, so the CPU of anything else on the machine (a loopback
+    server, the benchmark itself) is never counted."""
+    process = subprocess.Popen(command, **popen)  # type: ignore[call-overload]
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024  # Linux: KiB
+
+
+__all__ += ["run_measured"]

@@ -66,7 +66,8 @@ from magitui_core.prompts import (
 
 PROGRESS_EVERY = 0.5  # seconds between progress reports
 RATE_WINDOW = 30.0  # seconds of history behind requests/s and tokens/s
-SEED_BATCH = 32
+SEED_BATCH = 256  # seeds fetched per trip to a worker thread (each trip costs a thread hand-off)
+PAUSE_CHECK_EVERY = 0.1  # seconds between looks at the pause marker while dispatching
 SEED_PROGRESS_EVERY = 5.0  # seconds between "seed documents read" lines while a table is built
 
 
@@ -230,20 +231,21 @@ class RateMeter:
 
     def __init__(self, window: float = RATE_WINDOW) -> None:
         self.window = window
-        self.points: deque[tuple[float, int, int]] = deque()
+        self.points: deque[tuple[float, int]] = deque()  # (when, tokens), one per request
         self.started = time.monotonic()
+        self._tokens = 0  # the sum over points, kept as they come and go
 
     def add(self, tokens: int) -> None:
-        self.points.append((time.monotonic(), 1, tokens))
+        self.points.append((time.monotonic(), tokens))
+        self._tokens += tokens
 
     def rates(self) -> tuple[float, float]:
         now = time.monotonic()
-        while self.points and now - self.points[0][0] > self.window:
-            self.points.popleft()
+        points = self.points
+        while points and now - points[0][0] > self.window:
+            self._tokens -= points.popleft()[1]
         span = max(min(self.window, now - self.started), 1e-6)
-        requests = sum(p[1] for p in self.points)
-        tokens = sum(p[2] for p in self.points)
-        return requests / span, tokens / span
+        return len(points) / span, self._tokens / span
 
 
 class GenerationJob:
@@ -276,6 +278,15 @@ class GenerationJob:
         self._last_progress = 0.0
         self._latest_sample: dict[str, Any] | None = None
         self._task: asyncio.Task[Any] | None = None
+        self._next_pause_check = 0.0
+        self._halted: asyncio.Event | None = None  # set on a fatal error: workers are cancelled
+
+    def _fail(self, message: str) -> None:
+        """The run cannot go on: the first reason is kept, and dispatch stops at once."""
+        if self.fatal is None:
+            self.fatal = message
+        if self._halted is not None:
+            self._halted.set()
 
     def warn(self, key: str, message: str) -> None:
         """Each quirk is reported once per run, however often it happens."""
@@ -450,6 +461,7 @@ class GenerationJob:
                 self._task.uncancel()  # our own stop: finish normally, summary and all
         finally:
             self._task = None
+            self._flush()  # finished answers are kept, whatever ended the run
             if self.pool is not None:
                 await self.pool.close()
             self.output.close()
@@ -460,41 +472,67 @@ class GenerationJob:
         return itertools.filterfalse(state.done.__contains__, range(self.settings.start, stop_at))
 
     async def _dispatch(self, source: SeedSource, template: str, state: ResumeState) -> None:
-        # Bounded: at most `concurrency` seeds in memory and tasks alive, however large N is.
-        slots = asyncio.Semaphore(self.settings.concurrency * len(self.settings.endpoints))
-        tasks: set[asyncio.Task[None]] = set()
+        """`concurrency` workers, each taking the next index as soon as its answer is in: no
+        task per request, and a freed connection is used again at once. Bounded: at most
+        `concurrency` requests and SEED_BATCH waiting seeds in memory, however large N is."""
         seeds = source.seeds(self._pending(state))
+        waiting: deque[Seed] = deque()
+        exhausted = False
+        # Taken to hand out the next seed: indices go out in order, one worker at a time reads
+        # the next batch or waits out a pause while the others finish what they are asking.
+        turn = asyncio.Lock()
 
         def next_batch() -> list[Seed]:
             return list(itertools.islice(seeds, SEED_BATCH))
 
-        try:
-            while not self.stopping and self.fatal is None:
-                # Seeds may come from disk or the network: never block the event loop on them.
-                batch = await asyncio.to_thread(next_batch)
-                if not batch:
-                    break
-                for seed in batch:
+        async def next_seed() -> Seed | None:
+            nonlocal exhausted
+            async with turn:
+                if time.monotonic() >= self._next_pause_check:
                     await self._wait_while_paused()
-                    await slots.acquire()
-                    if self.stopping or self.fatal is not None:
-                        slots.release()
-                        break
-                    task = asyncio.create_task(self._one(seed, template))
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
-                    task.add_done_callback(lambda _: slots.release())
-                    self._maybe_progress()
-            while tasks and not self.stopping and self.fatal is None:
-                await asyncio.wait(set(tasks), timeout=PROGRESS_EVERY)
+                if not waiting and not exhausted:
+                    # Seeds may come from disk or the network: never block the event loop.
+                    waiting.extend(await asyncio.to_thread(next_batch))
+                    exhausted = not waiting
+                if self.stopping or self.fatal is not None or not waiting:
+                    return None
+                return waiting.popleft()
+
+        async def worker() -> None:
+            while (seed := await next_seed()) is not None:
+                try:
+                    await self._one(seed, template)
+                except Exception as exc:  # a bug for one index must not cost a worker
+                    self.warn(
+                        "unexpected-error",
+                        f"index {seed.index} failed unexpectedly ({exc!r}); it is left for a rerun",
+                    )
+                # Written before this worker asks again, with whatever else is waiting, so a
+                # failed write stops the run with at most `concurrency` answers unwritten.
+                # Holding answers back to write more of them at once would leave connections
+                # idle meanwhile, which costs the HTTP pool more than the writes it saves.
+                self._flush()
+
+        self._halted = asyncio.Event()
+        halted: asyncio.Future[Any] = asyncio.ensure_future(self._halted.wait())
+        count = self.settings.concurrency * len(self.settings.endpoints)
+        workers = {asyncio.create_task(worker()) for _ in range(count)}
+        try:
+            running: set[asyncio.Future[Any]] = set(workers)
+            while running and not self.stopping and self.fatal is None:
+                _, running = await asyncio.wait(
+                    running | {halted}, timeout=PROGRESS_EVERY, return_when=asyncio.FIRST_COMPLETED
+                )
+                running.discard(halted)
                 self._maybe_progress()
         finally:
-            for task in tasks:
+            halted.cancel()
+            for task in workers:
                 task.cancel()  # lost in-flight work is redone on resume
-            if tasks:
-                await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(halted, *workers, return_exceptions=True)
 
     async def _wait_while_paused(self) -> None:
+        self._next_pause_check = time.monotonic() + PAUSE_CHECK_EVERY
         while self.pause_marker is not None and self.pause_marker.exists() and not self.stopping:
             if not self.paused:
                 self.paused = True
@@ -534,8 +572,7 @@ class GenerationJob:
             self._record({**base, "reason": "request-failed", "detail": str(exc), "raw": ""}, False)
             return
         except TeacherFatal as exc:
-            if self.fatal is None:
-                self.fatal = str(exc)
+            self._fail(str(exc))
             return
         self.rates.add(int(completion.usage.get("completion_tokens") or 0))
         for key in self.usage:
@@ -553,27 +590,35 @@ class GenerationJob:
             self._record({**base, "reason": reason, "raw": completion.text, **common}, False)
             return
         problem, solution = parsed
-        record = {**base, "problem": problem, "solution": solution, **common}
-        self._latest_sample = record  # shown at the next progress tick, not one event per record
-        self._record(record, True)
+        self._record({**base, "problem": problem, "solution": solution, **common}, True)
 
     def _record(self, record: dict[str, Any], accepted: bool) -> None:
+        """Queue a finished index for the next ``_flush``."""
         if self.fatal is not None:
             return  # after a failed write nothing more is written: the rerun asks again
+        self.output.add(record, accepted)
+
+    def _flush(self) -> None:
+        """Write the queued records; each counts (done, progress, sample) once on disk."""
+        if not self.output.queued:
+            return
         try:
-            self.output.write(record, accepted)
+            written = self.output.flush()
         except OutputFull as exc:
             # Stop at the first failed write: no more requests (answers that cannot be kept
             # would be paid for and thrown away); in-flight ones are cancelled by dispatch.
-            self.fatal = str(exc.strerror)
-            return
-        self.session_done += 1
-        if accepted:
-            self.range_accepted += 1
-        else:
-            self.range_rejected[str(record["reason"])] += 1
-        if not accepted and record["reason"] == "request-failed":
-            self.rates.add(0)
+            written = list(exc.written)
+            self._fail(str(exc.strerror))
+        for record, accepted in written:
+            if accepted:
+                self.range_accepted += 1
+                self._latest_sample = record  # shown at the next progress tick
+            else:
+                reason = str(record["reason"])
+                self.range_rejected[reason] += 1
+                if reason == "request-failed":
+                    self.rates.add(0)
+        self.session_done += len(written)
         self._maybe_progress()
 
     # ---- reporting -----------------------------------------------------------------------

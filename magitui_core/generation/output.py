@@ -1,10 +1,12 @@
 """Generation output, exactly once: OUT (accepted), OUT.rejected.jsonl, OUT.settings.json.
 
-Every finished index is appended as one whole line with a single O_APPEND write,
-so a SIGKILL can at worst leave a torn last line, which opening the files again
-cuts off (that index is simply generated again). Opening also reads which indices
-are done, so a rerun of the same command skips them, and compares the settings
-fingerprint, so a rerun with other settings cannot silently mix two datasets.
+Finished indices are appended as whole lines, a batch of them with a single O_APPEND write
+per file, so a SIGKILL can at worst leave a torn last line, which opening the files again
+cuts off (that index is simply generated again). An index counts as done only once its line
+is written: one still waiting in a batch when the process dies was never reported, and is
+asked again. Opening also reads which indices are done, so a rerun of the same command skips
+them, and compares the settings fingerprint, so a rerun with other settings cannot silently
+mix two datasets.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import hashlib
 import json
 import os
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +43,21 @@ class OutputError(ValueError):
 
 
 class OutputFull(OSError):
-    """A write failed (disk full, quota): what is on disk is whole; the message says so."""
+    """A write failed (disk full, quota): what is on disk is whole; the message says so.
+
+    ``written`` holds the (record, accepted) pairs of the failed flush that did reach the disk
+    (a batch for the accepted file can land before the one for the rejects fails)."""
+
+    written: Sequence[tuple[dict[str, Any], bool]] = ()
+
+
+# One encoder for every line (json.dumps with options builds a new one per call); the same bytes.
+_LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def record_line(record: dict[str, Any]) -> str:
+    """A record as its output line, newline included."""
+    return _LINE_ENCODER.encode(record) + "\n"
 
 
 def sibling(out: Path, suffix: str) -> Path:
@@ -158,6 +175,10 @@ class GenerationOutput:
         self.rejected_path = sibling(out, ".rejected.jsonl")
         self.settings_path = sibling(out, ".settings.json")
         self._fds: dict[Path, int] = {}
+        # Records waiting for the next flush, and their indices (each index is written once).
+        self._accepted: list[dict[str, Any]] = []
+        self._rejected: list[dict[str, Any]] = []
+        self._queued: set[int] = set()
         self.state = ResumeState()
         self.lock = OutputLock(out)
 
@@ -242,29 +263,93 @@ class GenerationOutput:
                 if accepted:
                     state.latest_sample = record
 
-    def write(self, record: dict[str, Any], accepted: bool) -> None:
-        """Append one record as one line, in one write (never interleaved, never half-read)."""
+    def add(self, record: dict[str, Any], accepted: bool) -> bool:
+        """Queue one record for the next ``flush``; False (and nothing queued) for an index that
+        is already written or queued: exactly once, even if a caller slips."""
         index = int(record["index"])
-        if index in self.state.done:
-            return  # exactly once, even if a caller slips
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
-        path = self.accepted_path if accepted else self.rejected_path
+        if index in self.state.done or index in self._queued:
+            return False
+        self._queued.add(index)
+        (self._accepted if accepted else self._rejected).append(record)
+        return True
+
+    @property
+    def queued(self) -> int:
+        return len(self._queued)
+
+    def flush(self) -> list[tuple[dict[str, Any], bool]]:
+        """Write every queued record, one write per file; returns them as (record, accepted).
+
+        When a write fails (disk full) the file is cut back to whole lines, as many of the
+        batch's lines as still fit are kept, the rest of the queue is dropped (never reported
+        done: a rerun asks for those indices again) and OutputFull is raised, carrying what did
+        reach the disk."""
+        written: list[tuple[dict[str, Any], bool]] = []
+        batches = ((self._accepted, True), (self._rejected, False))
+        self._accepted, self._rejected = [], []
+        self._queued = set()
+        for records, accepted in batches:
+            if not records:
+                continue
+            path = self.accepted_path if accepted else self.rejected_path
+            lines = [record_line(record).encode("utf-8") for record in records]
+            try:
+                self._append(path, lines)
+                landed, failure = len(records), None
+            except OSError as exc:
+                landed = self._append_each(path, lines)
+                failure = OutputFull(exc.errno, write_failed(path, exc))
+                if landed == len(records):  # the lines fitted one by one after all
+                    failure = None
+            for record in records[:landed]:
+                self.state.note(
+                    int(record["index"]), accepted, "" if accepted else str(record["reason"])
+                )
+                written.append((record, accepted))
+            if failure is not None:
+                failure.written = written
+                raise failure
+        return written
+
+    def write(self, record: dict[str, Any], accepted: bool) -> None:
+        """Append one record as one line, at once (never interleaved, never half-read)."""
+        if self.add(record, accepted):
+            self.flush()
+
+    def _append(self, path: Path, lines: list[bytes]) -> None:
+        """All the lines with one write, or none of them (OSError, the file as it was)."""
+        data = b"".join(lines)
         fd = self._fds[path]
-        data = line.encode("utf-8")
         size = os.fstat(fd).st_size
         try:
             written = os.write(fd, data)
             while written < len(data):  # regular files write whole, but never assume
                 written += os.write(fd, data[written:])
-        except OSError as exc:
-            # A line cut short would be a torn tail: cut it now, so the file stays whole
-            # lines (the index is simply asked again on the rerun).
+        except OSError:
+            # Lines cut short would be a torn tail: cut back now, so the file stays whole
+            # lines (those indices are simply asked again on the rerun).
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, size)
-            raise OutputFull(exc.errno, write_failed(path, exc)) from None
-        self.state.note(index, accepted, "" if accepted else str(record["reason"]))
+            raise
+
+    def _append_each(self, path: Path, lines: list[bytes]) -> int:
+        """After a batch did not fit: keep as many of its lines as still do, one by one."""
+        for landed, line in enumerate(lines):
+            try:
+                self._append(path, [line])
+            except OSError:
+                return landed
+        return len(lines)
 
     def close(self) -> None:
+        """Write what is queued, then let the files and the lock go."""
+        try:
+            if self._fds:
+                self.flush()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
         for fd in self._fds.values():
             with contextlib.suppress(OSError):
                 os.close(fd)

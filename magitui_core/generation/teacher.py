@@ -160,19 +160,30 @@ class AdaptiveLimit:
         self.limit = self.maximum
         self.in_flight = 0
         self._condition = asyncio.Condition()
+        self._waiting = 0  # requests queued on the condition for a free slot
         self._successes = 0
         self._last_cut = 0.0
         self._on_lowered = on_lowered
 
     async def acquire(self) -> None:
-        async with self._condition:
-            await self._condition.wait_for(lambda: self.in_flight < self.limit)
+        # A free slot and nobody queued before us: take it without the condition's lock (one
+        # event loop, no await in between), which is every request while under the limit.
+        if not self._waiting and self.in_flight < self.limit:
             self.in_flight += 1
+            return
+        self._waiting += 1
+        try:
+            async with self._condition:
+                await self._condition.wait_for(lambda: self.in_flight < self.limit)
+                self.in_flight += 1
+        finally:
+            self._waiting -= 1
 
     async def release(self) -> None:
-        async with self._condition:
-            self.in_flight -= 1
-            self._condition.notify_all()
+        self.in_flight -= 1
+        if self._waiting:
+            async with self._condition:
+                self._condition.notify_all()
 
     def rate_limited(self) -> None:
         # A burst of 429s from one overload is one signal, not many: cut at most once a second.
@@ -279,8 +290,10 @@ class TeacherClient:
         prompt = messages[-1]["content"]
         # A token is at least one byte (byte-level BPE, the estimate; a SentencePiece
         # tokenizer's leading "▁" at most one more), so a prompt this short cannot make the
-        # budget smaller than the limit: no tokenizer run for the usual request.
-        if len(prompt.encode("utf-8")) + 1 <= context - PROMPT_MARGIN - limit:
+        # budget smaller than the limit: no tokenizer run for the usual request. A character
+        # is at most 4 bytes in UTF-8, so most prompts are cleared without encoding them.
+        room = context - PROMPT_MARGIN - limit
+        if 4 * len(prompt) + 1 <= room or len(prompt.encode("utf-8")) + 1 <= room:
             return limit
         if self.counter is None:
             self.counter = token_counter(self.model)

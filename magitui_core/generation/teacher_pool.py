@@ -28,8 +28,8 @@ class TeacherPool:
 
     # ---- choosing --------------------------------------------------------------------------
     def pick(self) -> TeacherClient | None:
-        if not self.live:
-            return None
+        if len(self.live) < 2:
+            return self.live[0] if self.live else None
         return max(self.live, key=lambda c: c.limit.limit - self._assigned[id(c)])
 
     def drop(self, client: TeacherClient, problem: str) -> None:
