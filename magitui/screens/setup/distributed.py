@@ -418,9 +418,7 @@ class DistributedStep(Vertical):
         for field in FIELDS:
             self.query_one(f"#{control_id(field.name)}").set_class(field.name in bad, "-invalid")
         self._show_rows(raw, settings)
-        self.query_one("#dist-problem-line", Static).update(
-            problem_line(problems, self.warnings)
-        )
+        self.query_one("#dist-problem-line", Static).update(problem_line(problems, self.warnings))
         if settings is not None:
             self.settings = settings
             yaml_text, json_text = render(settings, self.out_dir)
