@@ -15,6 +15,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
+from magitui.widgets.choice import choice
+
 DEDUPES = ("exact", "minhash", "none")
 METHODS = ("substring", "ngram")
 
@@ -85,25 +87,13 @@ class CurateScreen(ModalScreen["CurateChoice | None"]):
                 yield Input(self._out.name, id="curate-out", compact=True)
             with Horizontal(classes="form-row"):
                 yield Label("Dedupe")
-                yield Select(
-                    [(d, d) for d in DEDUPES],
-                    value=DEDUPES[0],
-                    allow_blank=False,
-                    compact=True,
-                    id="curate-dedupe",
-                )
+                yield choice(DEDUPES, id="curate-dedupe")
             with Horizontal(classes="form-row"):
                 yield Label("Decontaminate")
                 yield Input("all", id="curate-benchmarks", compact=True)
             with Horizontal(classes="form-row"):
                 yield Label("Method")
-                yield Select(
-                    [(m, m) for m in METHODS],
-                    value=METHODS[0],
-                    allow_blank=False,
-                    compact=True,
-                    id="curate-method",
-                )
+                yield choice(METHODS, id="curate-method")
             with Horizontal(classes="form-row"):
                 yield Label("Copied solutions")
                 yield Checkbox("drop them", False, compact=True, id="curate-copied")

@@ -33,6 +33,7 @@ from magitui.screens.eval.tables import (
     problem_rows,
     result_rows,
 )
+from magitui.widgets.choice import choice
 from magitui.widgets.confirm import ConfirmScreen
 from magitui_core.chat.endpoints import Endpoint, known_endpoints
 from magitui_core.eval.jobs import EvalFollower, eval_jobs
@@ -205,23 +206,9 @@ class EvalScreen(PollingScreen):
                     [], prompt="no run", compact=True, id="eval-run", classes="narrow"
                 )
                 yield Label("Benchmark", classes="inline")
-                yield Select(
-                    [(b, b) for b in BENCHMARKS],
-                    value=BENCHMARKS[0],
-                    allow_blank=False,
-                    compact=True,
-                    id="eval-benchmark",
-                    classes="narrow",
-                )
+                yield choice(BENCHMARKS, id="eval-benchmark", classes="narrow")
                 yield Label("Mode", classes="inline")
-                yield Select(
-                    [(m, m) for m in MODES],
-                    value=MODES[0],
-                    allow_blank=False,
-                    compact=True,
-                    id="eval-mode",
-                    classes="narrow",
-                )
+                yield choice(MODES, id="eval-mode", classes="narrow")
             with Horizontal(classes="form-row"):
                 yield Label("File")
                 yield Input(

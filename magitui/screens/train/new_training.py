@@ -26,6 +26,7 @@ from textual.widgets import Button, Input, Label, Select, Static, TabbedContent,
 from textual.worker import Worker, WorkerState
 
 from magitui.screens.base import MagituiScreen
+from magitui.widgets.choice import choice
 from magitui.widgets.confirm import ConfirmScreen
 from magitui_core.jobs.manager import JobInfo
 from magitui_core.training.recipe import MAGICODER, effective_lines
@@ -188,13 +189,7 @@ class NewTrainingScreen(MagituiScreen):
                         yield Input(placeholder=placeholder, id=f"field-{key}")
                     for key, label, choices, _ in CHOICE_FIELDS:
                         yield Label(label)
-                        yield Select(
-                            [(choice, choice) for choice in choices],
-                            value=choices[0],
-                            allow_blank=False,
-                            compact=True,
-                            id=f"field-{key}",
-                        )
+                        yield choice(choices, id=f"field-{key}")
                 with Horizontal(id="form-buttons"):
                     yield Button("Check (ctrl+l)", id="check", compact=True)
                     yield Button("Start (ctrl+r)", id="start", variant="primary", compact=True)
@@ -311,13 +306,13 @@ class NewTrainingScreen(MagituiScreen):
                 values[key] = text
                 shell += [flag, text]
         for key, _, choices, flag in CHOICE_FIELDS:
-            choice = self._choice(key)
+            picked = self._choice(key)
             if key == "gradient_checkpointing":
-                values[key] = choice == "on"
-                shell += [flag] if choice == "on" else []
-            elif choice != choices[0]:
-                values[key] = choice
-                shell += [flag, choice]
+                values[key] = picked == "on"
+                shell += [flag] if picked == "on" else []
+            elif picked != choices[0]:
+                values[key] = picked
+                shell += [flag, picked]
         if "precision" not in values:
             values["precision"] = None  # auto: the config's, else bf16 where the GPUs have it
         from magitui_core.training.launch import LaunchRequest
