@@ -130,6 +130,11 @@ def observe(job_dir: Path) -> JobInfo:
         return JobInfo(job_dir, status, JobState.CRASHED, note="never started")
     if _pid_alive(status.pid, status.pid_create_time):
         return JobInfo(job_dir, status, status.state)
+    # The supervisor may have written its final status and exited between the read above
+    # and the liveness check: read again before calling it crashed.
+    status = JobStatus.read(job_dir)
+    if status.state.is_final:
+        return JobInfo(job_dir, status, status.state)
     note = "supervisor vanished without a final status"
     orphaned = bool(status.child_pid and _pid_alive(status.child_pid, None))
     if orphaned:

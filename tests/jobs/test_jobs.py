@@ -192,6 +192,29 @@ def test_reused_pid_is_not_mistaken_for_a_live_job(jobs: JobManager) -> None:
     assert jobs.get(job.id).state is JobState.CRASHED
 
 
+def test_a_job_ending_while_it_is_observed_is_not_called_crashed(
+    jobs: JobManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The supervisor writes its final status and exits between the status being read and
+    its pid being checked: the job ended, it did not crash."""
+    from magitui_core.jobs import manager
+
+    job = jobs.start(["true"], name="quick")
+    wait_until_final = time.monotonic() + 10
+    while not jobs.get(job.id).state.is_final:
+        assert time.monotonic() < wait_until_final
+        time.sleep(0.05)
+    final = JobStatus.read(job.dir)
+    final.updated(state=JobState.RUNNING, ended_at=None, exit_code=None).write(job.dir)
+
+    def exits_right_after_writing(pid: int | None, create_time: float | None) -> bool:
+        final.write(job.dir)  # the supervisor's last write, then it is gone
+        return False
+
+    monkeypatch.setattr(manager, "_pid_alive", exits_right_after_writing)
+    assert jobs.get(job.id).state is JobState.SUCCEEDED
+
+
 def test_job_events_from_the_command_and_its_environment(jobs: JobManager) -> None:
     code = textwrap.dedent(
         """
