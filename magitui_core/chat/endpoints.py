@@ -15,6 +15,7 @@ from pathlib import Path
 
 from magitui_core.config import MagituiConfig
 from magitui_core.jobs.manager import JobInfo
+from magitui_core.jobs.status import command_value
 from magitui_core.workspace import Workspace
 
 SERVER_JOB_KINDS = ("teacher-server", "serve")
@@ -37,20 +38,12 @@ def server_job_endpoint(job: JobInfo) -> Endpoint | None:
     if job.status.kind not in SERVER_JOB_KINDS or not job.is_live:
         return None
     command = list(job.status.command)
-    port = _value_after(command, "--port")
-    model = _value_after(command, "--model") or _value_after(command, "serve")
+    port = command_value(command, "--port")
+    model = command_value(command, "--model") or command_value(command, "serve")
     if port is None or model is None:
         return None
-    host = _value_after(command, "--host") or "127.0.0.1"
+    host = command_value(command, "--host") or "127.0.0.1"
     return Endpoint(f"job {job.id}", f"http://{host}:{port}/v1", model)
-
-
-def _value_after(command: list[str], flag: str) -> str | None:
-    if flag in command:
-        index = command.index(flag)
-        if index + 1 < len(command):
-            return command[index + 1]
-    return None
 
 
 def known_endpoints(config: MagituiConfig, jobs: list[JobInfo]) -> list[Endpoint]:

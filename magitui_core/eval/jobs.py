@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from magitui_core.eval.engine import JOB_KIND, EvalError, EvalSettings
 from magitui_core.jobs.events import EventReader
+from magitui_core.jobs.status import command_value
 
 if TYPE_CHECKING:
     from magitui_core.jobs.manager import JobInfo, JobManager
@@ -37,10 +38,8 @@ def eval_jobs(jobs: JobManager) -> list[JobInfo]:
 
 def job_out(job: JobInfo) -> Path | None:
     """The output folder an evaluation job writes (its ``--out``)."""
-    command = list(job.status.command)
-    if "--out" in command and command.index("--out") + 1 < len(command):
-        return Path(command[command.index("--out") + 1])
-    return None
+    out = command_value(list(job.status.command), "--out")
+    return Path(out) if out is not None else None
 
 
 @dataclass

@@ -103,3 +103,14 @@ def this_host() -> str:
 
 def now() -> float:
     return time.time()
+
+
+def command_value(command: list[str], flag: str) -> str | None:
+    """The value a job's command line gives ``flag`` (``--flag VALUE`` or ``--flag=VALUE``;
+    the first one), or None."""
+    for index, arg in enumerate(command):
+        if arg == flag and index + 1 < len(command):
+            return command[index + 1]
+        if arg.startswith(f"{flag}="):
+            return arg.split("=", 1)[1]
+    return None

@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from magitui_core.jobs.status import command_value
 from magitui_core.model_source import ModelSourceError, model_source
 from magitui_core.training.accelerate_config import (
     AccelerateSettings,
@@ -438,16 +439,6 @@ def launch_findings(resolved: ResolvedLaunch, machine: Machine) -> tuple[list[Fi
 
 
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
-
-
-def command_value(command: list[str], flag: str) -> str | None:
-    """The value a training job's command line gives ``flag`` (None if it gives none)."""
-    for index, arg in enumerate(command):
-        if arg == flag and index + 1 < len(command):
-            return command[index + 1]
-        if arg.startswith(f"{flag}="):
-            return arg.split("=", 1)[1]
-    return None
 
 
 def output_folder(command: list[str]) -> Path | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from magitui_core.training.launch import command_value
+from magitui_core.jobs.status import command_value
 from magitui_core.training.recipe import MAGICODER
 
 if TYPE_CHECKING:

@@ -14,6 +14,7 @@ from magitui.widgets.keyed_table import Cells, Column, KeyedTable, Row
 from magitui_core.eval.jobs import job_out
 from magitui_core.eval.results import EvalResult, TaskOutcome, change, delta
 from magitui_core.jobs.manager import JobInfo
+from magitui_core.jobs.status import command_value
 
 FILTERS = ("all", "failed", "passed", "changed")
 VERDICT_STYLES = {
@@ -135,12 +136,7 @@ def _cells(
 
 
 def _arg(job: JobInfo | None, flag: str) -> str | None:
-    if job is None:
-        return None
-    command = list(job.status.command)
-    if flag in command and command.index(flag) + 1 < len(command):
-        return command[command.index(flag) + 1]
-    return None
+    return command_value(list(job.status.command), flag) if job is not None else None
 
 
 def task_order(task_id: str) -> tuple[str, int, str]:

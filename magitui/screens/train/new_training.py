@@ -227,7 +227,7 @@ class NewTrainingScreen(MagituiScreen):
         configs = [base / ACCELERATE_FILE, workspace.root / "accelerate" / ACCELERATE_FILE]
         config = next((c for c in configs if c.is_file()), None)
         # The base model of the newest training: the usual next step is the same model again.
-        from magitui_core.training.launch import command_value
+        from magitui_core.jobs.status import command_value
 
         trainings = [job for job in self.ctx.jobs.list_jobs() if job.status.kind == "train"]
         model = command_value(trainings[0].status.command, "--base-model") if trainings else None
