@@ -12,6 +12,7 @@ prompt, each model's answer and what the tests said.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from magitui_core.eval.results import (
     EvalResult,
     TaskOutcome,
     baseline,
+    change,
     list_results,
     slot_folder,
     task_outcomes,
@@ -390,20 +392,11 @@ class EvalScreen(PollingScreen):
         elif comparison.before is None:
             panel.border_title = f"Problems · {_short(comparison.after)}"
         else:
-            fixed = sum(
-                1
-                for _, cells in problem_rows(
-                    comparison.before_tasks, comparison.after_tasks, "changed"
-                )
-                if str(cells["change"]) == "fixed"
+            changes = Counter(
+                change(comparison.before_tasks.get(task), outcome)
+                for task, outcome in comparison.after_tasks.items()
             )
-            broken = sum(
-                1
-                for _, cells in problem_rows(
-                    comparison.before_tasks, comparison.after_tasks, "changed"
-                )
-                if str(cells["change"]) == "broken"
-            )
+            fixed, broken = changes["fixed"], changes["broken"]
             panel.border_title = (
                 f"Problems · {_short(comparison.after)} vs {_short(comparison.before)} · "
                 f"{fixed} fixed, {broken} broken"
