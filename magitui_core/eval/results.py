@@ -160,9 +160,6 @@ def task_outcomes(folder: Path) -> dict[str, TaskOutcome]:
     return outcomes
 
 
-CHANGES = ("fixed", "broken", "same")
-
-
 def change(before: TaskOutcome | None, after: TaskOutcome | None) -> str:
     """What fine-tuning did to one task: fixed (failed → passed), broken, or same."""
     if before is None or after is None:
