@@ -96,12 +96,16 @@ def delta(result: EvalResult, results: list[EvalResult]) -> float | None:
 
 def latest_score(run_path: Path) -> str | None:
     """The newest score of a run in a few characters, for the runs table and `magitui runs`:
-    "tuned 61.0 % (+4.3)" — the delta against the base slot where there is one."""
+    "tuned 61.0 % (+4.3)" — the delta against the base slot where there is one.
+
+    A model under comparison wins over the base slot even when the base finished later (both
+    slots run at once, so either may end last): the base alone is shown only while it is all
+    there is."""
     results = list_results(run_path)
     scored = [r for r in results if r.pass1 is not None]
     if not scored:
         return None
-    newest = scored[0]
+    newest = next((r for r in scored if r.slot != "base"), scored[0])
     assert newest.pass1 is not None
     who = newest.slot or newest.model.rstrip("/").rsplit("/", 1)[-1]
     text = f"{who} {newest.pass1 * 100:.1f} %"

@@ -65,6 +65,10 @@ def test_slots_deltas_and_changes(problems: list[Problem], tmp_path: Path) -> No
     assert delta(other, results) == pytest.approx(0.3)
     assert delta(base, results) is None
     assert latest_score(run) == "scripted-coder 100.0 % (+30.0)"
+    # The base evaluated again (finishing last) does not hide the compared model's score.
+    evaluate(problems, BASE_WRONG, base_dir)
+    assert list_results(run)[0].slot == "base"
+    assert latest_score(run) == "scripted-coder 100.0 % (+30.0)"
 
     before, after = task_outcomes(base_dir), task_outcomes(tuned_dir)
     assert len(before) == len(after) == LIMIT
