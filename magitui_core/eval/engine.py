@@ -36,6 +36,7 @@ from magitui_core.eval.prompts import (
     request_text,
     stop_sequences,
 )
+from magitui_core.eval.results import SAMPLES_NAME, SUMMARY_NAME
 from magitui_core.eval.sandbox import DEFAULT_TIMEOUT, Limits, Sandbox, Verdict
 from magitui_core.jobs.events import EventWriter
 from magitui_core.jobs.locks import OutputLock, OutputLocked
@@ -45,8 +46,6 @@ DEFAULT_MAX_TOKENS = 512  # evalplus's and upstream text2code's default
 DEFAULT_CONCURRENCY = 32
 DEFAULT_REQUEST_TIMEOUT = 300.0
 DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
-SAMPLES_NAME = "samples.jsonl"
-SUMMARY_NAME = "summary.json"
 PARTIAL_NAME = "samples.partial.jsonl"  # each sample as it is evaluated, until the end
 SETTINGS_NAME = "settings.json"  # what decides whether earlier samples can be reused
 PROGRESS_EVERY = 0.5  # seconds between progress reports

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from magitui_core.eval.engine import SAMPLES_NAME, SUMMARY_NAME
-
 EVALS_DIR = "evals"
 SLOTS = ("base", "tuned")
+# What an evaluation leaves in its folder. Named here, not in the engine, so that listing
+# results (Home does, on start) does not load the benchmarks, prompts and sandbox.
+SAMPLES_NAME = "samples.jsonl"
+SUMMARY_NAME = "summary.json"
 
 
 def benchmark_slug(benchmark: str) -> str:
