@@ -26,7 +26,7 @@ def _print_columns(headers: list[str], rows: list[list[str]], state_col: int) ->
 
 
 def _job_dict(job: JobInfo) -> dict[str, Any]:
-    data = job.status.model_dump(mode="json")
+    data = job.status.to_dict()
     data["state"] = job.state.value
     data["recorded_state"] = job.status.state.value
     data["note"] = job.note

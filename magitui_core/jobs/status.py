@@ -7,11 +7,10 @@ import json
 import os
 import socket
 import time
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict
 
 from magitui_core.atomic import read_json, write_text_atomic
 
@@ -37,20 +36,45 @@ class JobState(str, Enum):
         return self not in (JobState.STARTING, JobState.RUNNING)
 
 
-class JobStatus(BaseModel):
-    """What status.json holds. The command is stored with secrets masked."""
+# status.json's fields and the JSON types each accepts; a plain dataclass, because every
+# job list reads it and a validation library's import alone would double the TUI's start-up.
+_FIELDS: dict[str, tuple[type, ...]] = {
+    "id": (str,),
+    "name": (str,),
+    "kind": (str,),
+    "run": (str, type(None)),
+    "command": (list,),
+    "cwd": (str,),
+    "host": (str,),
+    "state": (str,),
+    "created_at": (int, float),
+    "started_at": (int, float, type(None)),
+    "ended_at": (int, float, type(None)),
+    "pid": (int, type(None)),
+    "pid_create_time": (int, float, type(None)),
+    "pgid": (int, type(None)),
+    "child_pid": (int, type(None)),
+    "exit_code": (int, type(None)),
+    "signal": (str, type(None)),
+    "error": (str, type(None)),
+    "stop_requested_at": (int, float, type(None)),
+}
+_REQUIRED = ("id", "name", "command", "cwd", "host", "created_at")
 
-    model_config = ConfigDict(extra="allow")
+
+@dataclass(frozen=True)
+class JobStatus:
+    """What status.json holds. The command is stored with secrets masked."""
 
     id: str
     name: str
-    kind: str = "command"
-    run: str | None = None
     command: list[str]
     cwd: str
     host: str
-    state: JobState = JobState.STARTING
     created_at: float
+    kind: str = "command"
+    run: str | None = None
+    state: JobState = JobState.STARTING
     started_at: float | None = None
     ended_at: float | None = None
     pid: int | None = None  # the supervisor, which owns the process group
@@ -61,13 +85,45 @@ class JobStatus(BaseModel):
     signal: str | None = None
     error: str | None = None
     stop_requested_at: float | None = None
+    # Keys this version does not know (written by a newer one): kept, and written back.
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> JobStatus:
+        """Check a parsed status.json; ValueError names the first bad field."""
+        if not isinstance(data, dict):
+            raise ValueError(f"a job status is a JSON object, not {type(data).__name__}")
+        missing = [name for name in _REQUIRED if name not in data]
+        if missing:
+            raise ValueError(f"job status lacks {', '.join(missing)}")
+        known: dict[str, Any] = {}
+        for name, value in data.items():
+            types = _FIELDS.get(name)
+            if types is None:
+                continue
+            # bool is an int to isinstance, never a pid or a time.
+            if not isinstance(value, types) or isinstance(value, bool):
+                raise ValueError(f"job status {name} = {value!r} is not a {types[0].__name__}")
+            known[name] = value
+        if not all(isinstance(arg, str) for arg in known["command"]):
+            raise ValueError("job status command must be a list of strings")
+        known["state"] = JobState(known.get("state", JobState.STARTING))
+        extra = {k: v for k, v in data.items() if k not in _FIELDS}
+        return cls(**known, extra=extra)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object status.json holds."""
+        data = {name: getattr(self, name) for name in _FIELDS}
+        data["state"] = self.state.value
+        data["command"] = list(self.command)
+        return {**self.extra, **data}
 
     @classmethod
     def read(cls, job_dir: Path) -> JobStatus:
-        return cls.model_validate(read_json(job_dir / STATUS_FILE))
+        return cls.from_dict(read_json(job_dir / STATUS_FILE))
 
     def write(self, job_dir: Path) -> None:
-        data = json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+        data = json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
         try:
             # Padded with blanks (which JSON ignores) to a fixed size: the file then always
             # owns the blocks a later status needs, even on a disk that has filled meanwhile.
@@ -80,7 +136,7 @@ class JobStatus(BaseModel):
             self._write_in_place(job_dir / STATUS_FILE)
 
     def _write_in_place(self, path: Path) -> None:
-        fields = self.model_dump(mode="json")
+        fields = self.to_dict()
         with path.open("r+b") as handle:
             size = os.fstat(handle.fileno()).st_size
             data = json.dumps(fields, separators=(",", ":")).encode()
@@ -94,7 +150,7 @@ class JobStatus(BaseModel):
             os.fsync(handle.fileno())
 
     def updated(self, **changes: Any) -> JobStatus:
-        return self.model_copy(update=changes)
+        return replace(self, **changes)
 
 
 def this_host() -> str:
