@@ -1,20 +1,25 @@
-"""The config file: pydantic models, tolerant loading, comment-preserving saves.
+"""The config file: typed sections, tolerant loading, comment-preserving saves.
 
 A bad file never stops magitui: each bad key is reported once (file, key,
 value, what is allowed) and replaced by its default, the good keys are kept,
 and the file itself is never overwritten while it cannot be parsed.
+
+The sections are plain dataclasses whose fields carry their own checks: seven keys do
+not need a validation library, and importing one would cost the TUI a third of its
+start-up (every command reads this file first).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import tomlkit
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from magitui_core import paths
 from magitui_core.atomic import write_text_atomic
@@ -31,49 +36,117 @@ DEFAULT_THEME = "magitui-dark"
 SECRET_KEY_HINTS = ("api_key", "apikey", "token", "secret", "password")
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+class InvalidValue(ValueError):
+    """A value a key does not take; the message says what it must be."""
 
 
-class UISettings(_Section):
-    theme: str = Field(DEFAULT_THEME, description="colour theme name")
-    refresh_seconds: float = Field(1.0, ge=0.2, le=60, description="job list refresh period")
+Check = Callable[[Any], Any]
 
 
-class WorkspaceSettings(_Section):
-    path: Path | None = Field(None, description="workspace folder (runs and jobs)")
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidValue("must be a valid string")
+    return value
 
 
-class JobSettings(_Section):
-    stop_grace_seconds: float = Field(
-        10.0, ge=0, le=3600, description="seconds between SIGTERM and SIGKILL when stopping"
+def _number(low: float, high: float) -> Check:
+    def check(value: Any) -> float:
+        # Text is read as a number where the key is one (`magitui config set` passes text).
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise InvalidValue("must be a valid number")
+        try:
+            number = float(value)
+        except ValueError:
+            raise InvalidValue("must be a valid number") from None
+        if not number >= low:
+            raise InvalidValue(f"must be greater than or equal to {low:g}")
+        if not number <= high:
+            raise InvalidValue(f"must be less than or equal to {high:g}")
+        return number
+
+    return check
+
+
+def _path(value: Any) -> Path:
+    return Path(_text(value))
+
+
+def _http_url(value: Any) -> str:
+    if not _text(value).startswith(("http://", "https://")):
+        raise InvalidValue("use an http:// or https:// URL, e.g. http://127.0.0.1:8000/v1")
+    return value
+
+
+def _spec(check: Check, description: str) -> dict[str, Any]:
+    """A field's metadata: how its value is checked, and what it is for."""
+    return {"check": check, "description": description}
+
+
+@dataclass(frozen=True)
+class UISettings:
+    theme: str = field(default=DEFAULT_THEME, metadata=_spec(_text, "colour theme name"))
+    refresh_seconds: float = field(
+        default=1.0, metadata=_spec(_number(0.2, 60), "job list refresh period")
     )
 
 
-class HuggingFaceSettings(_Section):
-    hf_home: Path | None = Field(
-        None, description="HF_HOME given to jobs when the environment has none"
+@dataclass(frozen=True)
+class WorkspaceSettings:
+    path: Path | None = field(
+        default=None, metadata=_spec(_path, "workspace folder (runs and jobs)")
     )
 
 
-class TeacherSettings(_Section):
-    base_url: str | None = Field(None, description="OpenAI-compatible endpoint of the teacher")
-    model: str | None = Field(None, description="teacher model name")
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("use an http:// or https:// URL, e.g. http://127.0.0.1:8000/v1")
-        return value
+@dataclass(frozen=True)
+class JobSettings:
+    stop_grace_seconds: float = field(
+        default=10.0,
+        metadata=_spec(_number(0, 3600), "seconds between SIGTERM and SIGKILL when stopping"),
+    )
 
 
-class MagituiConfig(_Section):
-    ui: UISettings = Field(default_factory=UISettings)
-    workspace: WorkspaceSettings = Field(default_factory=WorkspaceSettings)
-    jobs: JobSettings = Field(default_factory=JobSettings)
-    huggingface: HuggingFaceSettings = Field(default_factory=HuggingFaceSettings)
-    teacher: TeacherSettings = Field(default_factory=TeacherSettings)
+@dataclass(frozen=True)
+class HuggingFaceSettings:
+    hf_home: Path | None = field(
+        default=None,
+        metadata=_spec(_path, "HF_HOME given to jobs when the environment has none"),
+    )
+
+
+@dataclass(frozen=True)
+class TeacherSettings:
+    base_url: str | None = field(
+        default=None, metadata=_spec(_http_url, "OpenAI-compatible endpoint of the teacher")
+    )
+    model: str | None = field(default=None, metadata=_spec(_text, "teacher model name"))
+
+
+SECTIONS: dict[str, type] = {
+    "ui": UISettings,
+    "workspace": WorkspaceSettings,
+    "jobs": JobSettings,
+    "huggingface": HuggingFaceSettings,
+    "teacher": TeacherSettings,
+}
+
+
+@dataclass(frozen=True)
+class MagituiConfig:
+    ui: UISettings = field(default_factory=UISettings)
+    workspace: WorkspaceSettings = field(default_factory=WorkspaceSettings)
+    jobs: JobSettings = field(default_factory=JobSettings)
+    huggingface: HuggingFaceSettings = field(default_factory=HuggingFaceSettings)
+    teacher: TeacherSettings = field(default_factory=TeacherSettings)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Every setting as JSON values, section by section (paths as text)."""
+        return {
+            name: {
+                key: str(value) if isinstance(value, Path) else value
+                for key, value in dataclasses.asdict(getattr(self, name)).items()
+            }
+            for name in SECTIONS
+        }
 
 
 @dataclass
@@ -92,92 +165,57 @@ class ConfigError(Exception):
     """A config change that cannot be made; the message says why and how to fix it."""
 
 
-def _known_keys(model: type[BaseModel]) -> list[str]:
-    return list(model.model_fields)
+def _section_keys(section: str) -> list[str]:
+    model = SECTIONS.get(section)
+    return [f.name for f in dataclasses.fields(model)] if model else []
 
 
-def _section_model(section: str) -> type[BaseModel] | None:
-    info = MagituiConfig.model_fields.get(section)
-    if info is None or info.annotation is None:
-        return None
-    annotation = info.annotation
-    return (
-        annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
-    )
+def _check(section: str, key: str) -> Check:
+    model = SECTIONS[section]
+    return next(f for f in dataclasses.fields(model) if f.name == key).metadata["check"]
 
 
-def _describe_allowed(loc: tuple[Any, ...], message: str) -> str:
-    if message.startswith("Input should be "):
-        return "must be " + message[len("Input should be ") :]
-    if message.startswith("Value error, "):
-        return message[len("Value error, ") :]
-    return message[0].lower() + message[1:] if message else "is not valid"
-
-
-def _unknown_key_message(file: Path, loc: tuple[Any, ...]) -> str:
-    if len(loc) == 1:
-        known = _known_keys(MagituiConfig)
-        hint = difflib.get_close_matches(str(loc[0]), known, n=1)
+def _unknown_key_message(file: Path, section: str, key: str | None = None) -> str:
+    if key is None:
+        known = list(SECTIONS)
+        hint = difflib.get_close_matches(section, known, n=1)
         maybe = f" (did you mean [{hint[0]}]?)" if hint else ""
-        return f"{file}: unknown section [{loc[0]}]{maybe} — known sections: " + ", ".join(
+        return f"{file}: unknown section [{section}]{maybe} — known sections: " + ", ".join(
             f"[{k}]" for k in known
         )
-    section, key = str(loc[0]), str(loc[-1])
     if any(h in key.lower() for h in SECRET_KEY_HINTS):
         return (
             f"{file}: [{section}] {key} looks like a secret — secrets are never read from the "
             "config file; set it in the environment or run `magitui credentials set`"
         )
-    model = _section_model(section)
-    known = _known_keys(model) if model else []
+    known = _section_keys(section)
     hint = difflib.get_close_matches(key, known, n=1)
     maybe = f" (did you mean {hint[0]}?)" if hint else ""
     return f"{file}: [{section}] unknown key {key}{maybe} — known keys: {', '.join(known)}"
 
 
-def _drop(data: dict[str, Any], loc: tuple[Any, ...]) -> bool:
-    """Remove the value at ``loc`` so the rest of the file can still be used."""
-    node: Any = data
-    for part in loc[:-1]:
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
-    if isinstance(node, dict) and loc and loc[-1] in node:
-        del node[loc[-1]]
-        return True
-    if loc and isinstance(data, dict) and loc[0] in data and len(loc) > 1:
-        del data[loc[0]]  # a whole section of the wrong type
-        return True
-    return False
-
-
 def validate_config_data(data: dict[str, Any], file: Path) -> tuple[MagituiConfig, list[str]]:
     """Validate parsed TOML, dropping each bad key with one readable warning."""
     warnings: list[str] = []
-    for _ in range(100):  # each round removes at least one bad key
-        try:
-            return MagituiConfig.model_validate(data), warnings
-        except ValidationError as exc:
-            removed = False
-            for err in exc.errors():
-                loc = tuple(err["loc"])
-                if err["type"] == "extra_forbidden":
-                    warnings.append(_unknown_key_message(file, loc))
-                else:
-                    where = (
-                        f"[{loc[0]}] {'.'.join(map(str, loc[1:]))}"
-                        if len(loc) > 1
-                        else f"[{loc[0]}]"
-                    )
-                    warnings.append(
-                        f"{file}: {where} = {err.get('input')!r} — "
-                        f"{_describe_allowed(loc, err['msg'])}; using the default"
-                    )
-                removed = _drop(data, loc) or removed
-            if not removed:
-                break
-    warnings.append(f"{file}: could not be used; using defaults")
-    return MagituiConfig(), warnings
+    sections: dict[str, Any] = {}
+    for section, table in data.items():
+        if section not in SECTIONS:
+            warnings.append(_unknown_key_message(file, section))
+            continue
+        if not isinstance(table, dict):
+            warnings.append(f"{file}: [{section}] = {table!r} — must be a table; using defaults")
+            continue
+        values: dict[str, Any] = {}
+        for key, value in table.items():
+            if key not in _section_keys(section):
+                warnings.append(_unknown_key_message(file, section, key))
+                continue
+            try:
+                values[key] = _check(section, key)(value)
+            except InvalidValue as exc:
+                warnings.append(f"{file}: [{section}] {key} = {value!r} — {exc}; using the default")
+        sections[section] = SECTIONS[section](**values)
+    return MagituiConfig(**sections), warnings
 
 
 def load_config(path: Path | None = None) -> LoadedConfig:
@@ -208,29 +246,22 @@ def set_config_value(dotted_key: str, value: str, path: Path | None = None) -> M
     """
     file = path or paths.config_file()
     section, _, key = dotted_key.partition(".")
-    model = _section_model(section)
-    if model is None or not key:
+    if section not in SECTIONS or not key:
         raise ConfigError(
             f"unknown setting {dotted_key!r} — use SECTION.KEY, one of: "
-            + ", ".join(f"{s}.{k}" for s in _known_keys(MagituiConfig) for k in _section_keys(s))
+            + ", ".join(f"{s}.{k}" for s in SECTIONS for k in _section_keys(s))
         )
-    if key not in model.model_fields:
+    if key not in _section_keys(section):
         raise ConfigError(
-            f"unknown setting {dotted_key!r} — [{section}] has: {', '.join(_known_keys(model))}"
+            f"unknown setting {dotted_key!r} — [{section}] has: {', '.join(_section_keys(section))}"
         )
-    document = _read_document(file)
-    candidate = document.unwrap()
-    candidate.setdefault(section, {})[key] = value
     try:
-        # Lax validation reads "25" as a number only where the field is a number,
-        # so a string setting keeps its text whatever it looks like.
-        validated = MagituiConfig.model_validate({section: candidate[section]})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ConfigError(
-            f"{dotted_key} = {value!r} — {_describe_allowed(tuple(err['loc']), err['msg'])}"
-        ) from None
-    typed = getattr(getattr(validated, section), key)
+        # Text is read as a number only where the key is one, so a text setting keeps its
+        # text whatever it looks like.
+        typed = _check(section, key)(value)
+    except InvalidValue as exc:
+        raise ConfigError(f"{dotted_key} = {value!r} — {exc}") from None
+    document = _read_document(file)
     table = document.get(section)
     if table is None:
         table = tomlkit.table()
@@ -238,11 +269,6 @@ def set_config_value(dotted_key: str, value: str, path: Path | None = None) -> M
     table[key] = str(typed) if isinstance(typed, Path) else typed
     write_text_atomic(file, tomlkit.dumps(document))
     return load_config(file).config
-
-
-def _section_keys(section: str) -> list[str]:
-    model = _section_model(section)
-    return _known_keys(model) if model else []
 
 
 def _read_document(file: Path) -> tomlkit.TOMLDocument:

@@ -149,3 +149,30 @@ def test_checking_a_launch_from_the_train_form_never_loads_heavy_libraries(
     loaded = loaded_roots(code)
     assert "textual" in loaded
     assert not loaded & set(HEAVY_LIBRARIES), f"the check loaded {loaded & set(HEAVY_LIBRARIES)}"
+
+
+def test_the_first_frame_loads_only_what_home_draws(isolated: object) -> None:
+    """Start-up cost is import cost: Home's first frame needs the config, the job list and the
+    runs' scores, not a validation library nor the eval engine behind the scores."""
+    code = textwrap.dedent(
+        """
+        import sys
+        from magitui.app import MagituiApp
+
+        async def first_frame(pilot):
+            await pilot.pause()
+            await pilot.app.workers.wait_for_complete()
+            print(" ".join(sorted(sys.modules)))
+            pilot.app.exit()
+
+        MagituiApp().run(headless=True, size=(80, 24), auto_pilot=first_frame)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.split())
+    assert "magitui.screens.home.screen" in loaded  # the probe really drew Home
+    unwanted = {"pydantic", "magitui_core.eval.engine", "magitui_core.eval.sandbox"}
+    assert not loaded & unwanted, f"the first frame loaded {loaded & unwanted}"

@@ -76,7 +76,7 @@ def _data_names(run_path: Path) -> list[str]:
 def runs_create(ctx: CliContext, name: str) -> None:
     """Create runs/NAME/ with a snapshot of the current settings."""
     context = ctx.get()
-    run = context.workspace.create_run(name, context.config.model_dump(mode="json"))
+    run = context.workspace.create_run(name, context.config.to_dict())
     click.echo(f"created {run.path}")
 
 

@@ -27,7 +27,7 @@ def config_show(as_json: bool = False) -> None:
     loaded = load_config()
     for warning in loaded.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
-    data = loaded.config.model_dump(mode="json")
+    data = loaded.config.to_dict()
     if as_json:
         click.echo(json.dumps({"file": str(loaded.path), "settings": data}, indent=2))
         return

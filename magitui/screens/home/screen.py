@@ -160,7 +160,7 @@ class HomeScreen(JobListScreen):
         try:
             # A mkdir and a small file: quick enough for the UI thread, and the
             # cursor can then land on the new row with the very next refresh.
-            self.ctx.workspace.create_run(name, snapshot=self.ctx.config.model_dump(mode="json"))
+            self.ctx.workspace.create_run(name, snapshot=self.ctx.config.to_dict())
         except WorkspaceError as exc:
             self.notify(str(exc), title="Could not create run", severity="error")
             return
