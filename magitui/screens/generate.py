@@ -33,7 +33,9 @@ from textual.worker import Worker, WorkerState
 
 from magitui.job_actions import request_stop
 from magitui.screens.job_list import JobListScreen
+from magitui.widgets.border_text import set_border_subtitle
 from magitui.widgets.job_table import JobsTable
+from magitui.widgets.live_static import LiveStatic
 from magitui_core.durations import compact_duration
 from magitui_core.generation.jobs import (
     GenerationFollower,
@@ -182,7 +184,7 @@ class GenerateScreen(JobListScreen):
                     markup=False,
                 )
             with TabPane("Live", id="live-tab"):
-                yield Static(Content.from_markup(NO_JOB), id="live-stats")
+                yield LiveStatic(Content.from_markup(NO_JOB), id="live-stats")
                 yield ProgressBar(id="live-progress", show_eta=False)
                 with VerticalScroll(id="sample-panel", classes="panel"):
                     yield Markdown("", id="sample-problem")
@@ -251,7 +253,7 @@ class GenerateScreen(JobListScreen):
             self._warnings += [f"error: {in_app_words(e)}" for e in view.errors]
             del self._warnings[:-WARNINGS_MAX_LINES]
             self.query_one("#warnings-text", Static).update("\n".join(self._warnings))
-        self.query_one("#warnings-panel").border_subtitle = str(len(self._warnings) or "none")
+        set_border_subtitle(self.query_one("#warnings-panel"), str(len(self._warnings) or "none"))
         if view.sample is not None:
             self._show_sample(view.sample)
         self._show_stats()
@@ -337,7 +339,7 @@ class GenerateScreen(JobListScreen):
             )
         if self._errors:
             lines.append(Content.from_markup("[$error]$error[/]", error=self._errors[-1]))
-        self.query_one("#live-stats", Static).update(Content("\n").join(lines))
+        self.query_one("#live-stats", LiveStatic).show_content(Content("\n").join(lines))
 
     def _cost(self, progress: dict[str, Any]) -> float | None:
         if self._prices is None or not progress.get("model"):
@@ -360,7 +362,7 @@ class GenerateScreen(JobListScreen):
             f"**#{record.get('index')}** · problem\n\n{problem}"
         )
         self.query_one("#sample-solution", Markdown).update(f"**solution**\n\n{solution}")
-        self.query_one("#sample-panel").border_subtitle = f"index {record.get('index')}"
+        set_border_subtitle(self.query_one("#sample-panel"), f"index {record.get('index')}")
 
     # ---- actions ---------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -24,6 +24,7 @@ from magitui.formatting import (
 from magitui.job_actions import JobStopped, request_stop
 from magitui.log_text import clean_line
 from magitui.screens.base import PollingScreen
+from magitui.widgets.border_text import set_border_subtitle
 from magitui.widgets.log_search import SearchableLog
 from magitui.widgets.log_tail import INITIAL_TAIL_BYTES, OutputTail
 from magitui_core.jobs.events import EventReader
@@ -156,7 +157,7 @@ class JobDetailScreen(PollingScreen):
                 clean_line(format_event(event)) for event in snapshot.new_events
             )
         output = self.query_one("#log-panel")
-        output.border_subtitle = "" if log.line_count else "no output yet"
+        set_border_subtitle(output, "" if log.line_count else "no output yet")
 
     def _show_fields(self, job: JobInfo, at: float, leftovers: int = 0) -> None:
         status = job.status

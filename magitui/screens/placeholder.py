@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from magitui.screens.base import MagituiScreen
 from magitui.screens.job_list import JobListScreen
+from magitui.widgets.border_text import set_border_title
 from magitui.widgets.job_table import JobsTable
 from magitui_core.jobs.manager import JobInfo
 
@@ -90,5 +91,5 @@ class JobKindScreen(JobListScreen):
         jobs, taken_at = snapshot
         self.show_jobs(jobs, taken_at)
         panel = self.query_one(".kind-jobs")
-        panel.border_title = f"{self.TITLE_TEXT} jobs · {len(jobs)}"
+        set_border_title(panel, f"{self.TITLE_TEXT} jobs · {len(jobs)}")
         panel.set_class(not jobs, "-empty")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
+from textual.widgets.data_table import ColumnKey, RowKey
 
 
 @dataclass(frozen=True)
@@ -100,12 +100,29 @@ class KeyedTable(DataTable[Text]):
                     # Re-measuring a column walks all its cells: only when this one is wider
                     # (a live job's duration changes every second, its width seldom).
                     known = self.columns.get(ColumnKey(column.key))
-                    grows = known is None or new.cell_len > known.content_width
-                    self.update_cell(key, column.key, new, update_width=grows)
+                    if known is None or new.cell_len > known.content_width:
+                        self.update_cell(key, column.key, new, update_width=True)
+                    else:
+                        self._update_cell_in_place(key, column.key, new)
                     changed = True
         self._rows = dict(rows)
         self._go_to_pending()
         return changed
+
+    def _update_cell_in_place(self, key: str, column_key: str, value: Text) -> None:
+        """Change a cell that fits its column, repainting only its row.
+
+        ``update_cell`` repaints the whole table: on an idle screen whose only change is a
+        live job's duration ticking, that full repaint was most of the CPU used. The cell
+        store and the cache generation it bumps are DataTable's own; where a Textual
+        release lacks them, the public call does the same job, only slower."""
+        data = getattr(self, "_data", None)
+        if not isinstance(data, dict) or not isinstance(getattr(self, "_update_count", None), int):
+            self.update_cell(key, column_key, value)
+            return
+        data[RowKey(key)][ColumnKey(column_key)] = value
+        self._update_count += 1  # the render caches are keyed by it
+        self.refresh_row(self.get_row_index(key))
 
     def _rebuild(self, rows: Sequence[Row]) -> None:
         keep = self.selected_key

@@ -34,6 +34,7 @@ from magitui.screens.eval.tables import (
     problem_rows,
     result_rows,
 )
+from magitui.widgets.border_text import set_border_subtitle, set_border_title
 from magitui.widgets.choice import choice
 from magitui.widgets.confirm import ConfirmScreen
 from magitui_core.chat.endpoints import Endpoint, known_endpoints
@@ -281,7 +282,7 @@ class EvalScreen(PollingScreen):
         panel.set_class(not rows, "-empty")
         # As tall as its rows (a header and the borders), up to 6 rows; the problems get the rest.
         panel.styles.height = min(max(len(rows), 2), 6) + 3
-        panel.border_title = f"Results · {snapshot.run}" if snapshot.run else "Results"
+        set_border_title(panel, f"Results · {snapshot.run}" if snapshot.run else "Results")
         self.query_one("#eval-results-empty", Static).update(
             NO_RESULTS if snapshot.runs else NO_RUN
         )
@@ -388,20 +389,21 @@ class EvalScreen(PollingScreen):
         shown = len(rows)
         total = len(comparison.after_tasks)
         if comparison.after is None:
-            panel.border_title = "Problems"
+            set_border_title(panel, "Problems")
         elif comparison.before is None:
-            panel.border_title = f"Problems · {_short(comparison.after)}"
+            set_border_title(panel, f"Problems · {_short(comparison.after)}")
         else:
             changes = Counter(
                 change(comparison.before_tasks.get(task), outcome)
                 for task, outcome in comparison.after_tasks.items()
             )
             fixed, broken = changes["fixed"], changes["broken"]
-            panel.border_title = (
+            set_border_title(
+                panel,
                 f"Problems · {_short(comparison.after)} vs {_short(comparison.before)} · "
-                f"{fixed} fixed, {broken} broken"
+                f"{fixed} fixed, {broken} broken",
             )
-        panel.border_subtitle = f"f filter: {self._filter} · {shown}/{total}"
+        set_border_subtitle(panel, f"f filter: {self._filter} · {shown}/{total}")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         super().on_worker_state_changed(event)

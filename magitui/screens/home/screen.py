@@ -16,6 +16,7 @@ from textual.worker import Worker, WorkerState
 from magitui.screens.base import FINISHED
 from magitui.screens.home.run_table import RunsTable, run_rows
 from magitui.screens.job_list import JobListScreen
+from magitui.widgets.border_text import set_border_title
 from magitui.widgets.confirm import ConfirmScreen
 from magitui.widgets.job_table import JobsTable
 from magitui.widgets.name_prompt import NamePromptScreen
@@ -109,8 +110,9 @@ class HomeScreen(JobListScreen):
         live = sum(1 for job in self._jobs.values() if job.is_live)
         runs_panel = self.query_one("#runs-panel")
         jobs_panel = self.query_one("#jobs-panel")
-        runs_panel.border_title = f"Runs · {len(self._runs)}"
-        jobs_panel.border_title = f"Jobs · {len(self._jobs)}" + (f" · {live} live" if live else "")
+        set_border_title(runs_panel, f"Runs · {len(self._runs)}")
+        jobs_title = f"Jobs · {len(self._jobs)}" + (f" · {live} live" if live else "")
+        set_border_title(jobs_panel, jobs_title)
         runs_panel.set_class(not self._runs, "-empty")
         jobs_panel.set_class(not self._jobs, "-empty")
         self.sync_bindings()  # Rename/Delete/Stop are dimmed without a row to act on

@@ -7,8 +7,9 @@ from collections import deque
 from collections.abc import Iterable
 
 from textual.content import Content
-from textual.widgets import Static
 
+from magitui.widgets.border_text import set_border_subtitle
+from magitui.widgets.live_static import LiveStatic
 from magitui_core.machine.disks import DiskReport, format_binary
 from magitui_core.machine.gpu import GpuInfo, GpuSnapshot
 from magitui_core.machine.system_stats import SystemSnapshot
@@ -52,15 +53,15 @@ class History:
         return sparkline(series)
 
 
-class GpuPanel(Static):
+class GpuPanel(LiveStatic):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(Content.from_markup("[$text-muted]Reading GPUs…[/]"), id=id)
         self.history = History()
 
     def show(self, snapshot: GpuSnapshot) -> None:
         if not snapshot.available:
-            self.border_subtitle = ""
-            self.update(
+            set_border_subtitle(self, "")
+            self.show_content(
                 Content.from_markup(
                     "[$text-muted]$message.[/] "
                     "[dim]GPU figures appear here when a driver and a GPU are present.[/]",
@@ -68,15 +69,15 @@ class GpuPanel(Static):
                 )
             )
             return
-        self.border_subtitle = f"driver {snapshot.driver_version or '?'}"
+        set_border_subtitle(self, f"driver {snapshot.driver_version or '?'}")
         lines: list[Content] = []
         for gpu in snapshot.gpus:
             lines += self._gpu_lines(gpu)
-        self.update(Content("\n").join(lines))
+        self.show_content(Content("\n").join(lines))
 
     def show_stalled(self, seconds: float) -> None:
-        self.border_subtitle = "not answering"
-        self.update(
+        set_border_subtitle(self, "not answering")
+        self.show_content(
             Content.from_markup(
                 "[$warning]NVML has not answered for $seconds s[/] — the driver may be busy or "
                 "hung; figures resume when it answers. Load and disks keep updating.",
@@ -131,7 +132,7 @@ class GpuPanel(Static):
         return lines
 
 
-class SystemPanel(Static):
+class SystemPanel(LiveStatic):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(Content.from_markup("[$text-muted]Reading load…[/]"), id=id)
         self.history = History()
@@ -165,10 +166,10 @@ class SystemPanel(Static):
                 swap=swap,
             ),
         ]
-        self.update(Content("\n").join(lines))
+        self.show_content(Content("\n").join(lines))
 
 
-class DiskPanel(Static):
+class DiskPanel(LiveStatic):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(Content.from_markup("[$text-muted]Reading disks…[/]"), id=id)
 
@@ -195,7 +196,7 @@ class DiskPanel(Static):
             lines.append(Content.from_markup("[$text-muted]No partitions readable.[/]"))
         for warning in report.warnings:
             lines.append(Content.from_markup("[$warning]⚠ $text[/]", text=warning))
-        self.update(Content("\n").join(lines))
+        self.show_content(Content("\n").join(lines))
 
 
 def role_summary(report: DiskReport, role: str) -> str | None:

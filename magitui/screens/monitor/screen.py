@@ -33,6 +33,7 @@ from magitui.screens.base import FINISHED, PollingScreen
 from magitui.screens.monitor.cache_confirm import CacheDeleteConfirm
 from magitui.screens.monitor.cache_table import SORTS, CacheRows, CacheTable
 from magitui.screens.monitor.machine_panels import DiskPanel, GpuPanel, SystemPanel, role_summary
+from magitui.widgets.live_static import LiveStatic
 from magitui_core.cache.catalog import (
     CacheLocations,
     CacheScan,
@@ -188,7 +189,7 @@ class MonitorScreen(PollingScreen):
                 yield SystemPanel(id="system-panel")
                 yield DiskPanel(id="disk-panel")
             with TabPane("2 HF cache", id="cache"), Vertical(id="cache-pane", classes="panel"):
-                yield Static(id="cache-status")
+                yield LiveStatic(id="cache-status")
                 yield ProgressBar(id="cache-progress", show_eta=False)
                 yield CacheTable(id="cache-table")
 
@@ -235,14 +236,14 @@ class MonitorScreen(PollingScreen):
 
     # ---- cache: status and table -----------------------------------------------------------
     def _show_status(self) -> None:
-        status = self.query_one("#cache-status", Static)
+        status = self.query_one("#cache-status", LiveStatic)
         progress = self.query_one("#cache-progress", ProgressBar)
         progress.display = self._busy is not None
         if self._busy is not None:
-            status.update(Content.from_markup("[$primary]$what…[/]", what=self._busy))
+            status.show_content(Content.from_markup("[$primary]$what…[/]", what=self._busy))
             return
         if self._scan is None:
-            status.update(Content.from_markup("[$text-muted]Not scanned yet — press r.[/]"))
+            status.show_content(Content.from_markup("[$text-muted]Not scanned yet — press r.[/]"))
             return
         scan = self._scan
         others = sum(entry.size for entry in scan.extras)
@@ -293,7 +294,7 @@ class MonitorScreen(PollingScreen):
                     count=str(len(scan.hub.warnings)),
                 )
             )
-        status.update(Content("\n").join(lines))
+        status.show_content(Content("\n").join(lines))
 
     def _redraw_table(self, force: bool = False) -> None:
         if self._scan is None:

@@ -21,8 +21,10 @@ from textual.widgets import DataTable, Static
 from magitui.formatting import STATE_COLOURS, format_duration, state_label
 from magitui.screens.job_list import JobListScreen
 from magitui.screens.train.line_chart import LineChart
+from magitui.widgets.border_text import set_border_subtitle, set_border_title
 from magitui.widgets.confirm import ConfirmScreen
 from magitui.widgets.job_table import JobsTable
+from magitui.widgets.live_static import LiveStatic
 from magitui.widgets.log_search import SearchableLog
 from magitui.widgets.log_tail import OutputTail, TailRead
 from magitui_core.jobs.events import EventReader
@@ -96,13 +98,13 @@ class TrainScreen(JobListScreen):
         with Vertical(classes="panel kind-jobs", id="train-jobs"):
             yield JobsTable()
             yield Static(HOW_TO_START, classes="empty-state")
-        yield Static("", id="train-stats")
+        yield LiveStatic("", id="train-stats")
         with Horizontal(id="train-charts"):
             yield LineChart("loss", id="loss-chart")
             yield LineChart("learning rate", id="lr-chart")
         with Vertical(id="train-log-panel", classes="panel"):
             yield SearchableLog(log_id="train-log", max_lines=LOG_MAX_LINES)
-        yield Static("", id="train-info")
+        yield LiveStatic("", id="train-info")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -133,16 +135,17 @@ class TrainScreen(JobListScreen):
     def apply(self, snapshot: TrainSnapshot) -> None:
         self.show_jobs(snapshot.jobs, snapshot.taken_at)
         panel = self.query_one("#train-jobs")
-        panel.border_title = f"Training jobs · {len(snapshot.jobs)}"
+        set_border_title(panel, f"Training jobs · {len(snapshot.jobs)}")
         panel.set_class(not snapshot.jobs, "-empty")
         self.set_class(not snapshot.jobs, "-no-jobs")
         job, series = snapshot.job, snapshot.series
         if job is None or series is None:
             return
-        self.query_one("#train-stats", Static).update(self._stats(job, series))
+        self.query_one("#train-stats", LiveStatic).show_content(self._stats(job, series))
         self.query_one("#loss-chart", LineChart).set_data(series.losses, series.steps)
         self.query_one("#lr-chart", LineChart).set_data(series.lrs, series.steps)
-        self.query_one("#train-info", Static).update(self._info(series, snapshot.diagnosis))
+        info = self._info(series, snapshot.diagnosis)
+        self.query_one("#train-info", LiveStatic).show_content(info)
         if snapshot.output is not None:
             self._show_output(job, snapshot.output)
 
@@ -155,10 +158,11 @@ class TrainScreen(JobListScreen):
             log.write_lines(output.lines)
             searchable.refresh_count()
         panel = self.query_one("#train-log-panel")
-        panel.border_title = f"Log · {job.id}"
+        set_border_title(panel, f"Log · {job.id}")
         # The line being redrawn (a progress bar) is shown under the title, not appended.
-        panel.border_subtitle = (
-            output.partial[-60:] if output.partial else ("" if log.line_count else "no output yet")
+        set_border_subtitle(
+            panel,
+            output.partial[-60:] if output.partial else ("" if log.line_count else "no output yet"),
         )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -1,0 +1,148 @@
+"""Widgets fed from polls repaint what changed and nothing else: an idle screen whose only
+change is a ticking duration must not redraw whole tables and relayout the screen."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.strip import Strip
+from textual.widgets import Static
+
+from magitui.widgets.border_text import set_border_title
+from magitui.widgets.keyed_table import Column, KeyedTable
+from magitui.widgets.live_static import LiveStatic
+from tests.ui.pilot_helpers import screen_text
+
+
+class Jobs(KeyedTable):
+    COLUMNS = (Column("id", "ID"), Column("took", "Duration"))
+
+    def __init__(self) -> None:
+        super().__init__(id="jobs")
+        self.painted: list[int] = []
+
+    def render_line(self, y: int) -> Strip:
+        self.painted.append(y)
+        return super().render_line(y)
+
+
+class Probe(App[None]):
+    CSS = "#panel { border: round white; height: auto; max-height: 8; }"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="panel"):
+            yield Jobs()
+        yield LiveStatic(id="figures")
+        yield Static("below", id="below")
+
+
+def rows(durations: dict[str, str]) -> list[tuple[str, dict[str, Text]]]:
+    return [(key, {"id": Text(key), "took": Text(took)}) for key, took in durations.items()]
+
+
+def run(scenario: Callable[[Any], Awaitable[None]]) -> None:
+    async def main() -> None:
+        async with Probe().run_test(size=(60, 16)) as pilot:
+            await pilot.pause()
+            await scenario(pilot)
+
+    asyncio.run(main())
+
+
+def test_a_cell_that_fits_repaints_its_row_only() -> None:
+    async def scenario(pilot: Any) -> None:
+        table = pilot.app.query_one(Jobs)
+        table.apply_rows(rows({"alpha": "10s", "beta": "3s", "gamma": "1m 02s"}))
+        await pilot.pause()
+        assert "beta" in screen_text(pilot.app)
+        table.painted.clear()
+        assert table.apply_rows(rows({"alpha": "10s", "beta": "4s", "gamma": "1m 02s"}))
+        await pilot.pause()
+        assert table.painted and set(table.painted) == {2}  # the header is line 0
+        text = screen_text(pilot.app)
+        assert "beta" in text and "4s" in text and "3s" not in text
+        # Nothing changed: nothing repainted.
+        table.painted.clear()
+        assert not table.apply_rows(rows({"alpha": "10s", "beta": "4s", "gamma": "1m 02s"}))
+        await pilot.pause()
+        assert table.painted == []
+        # Wider than its column: the column grows and the whole text shows.
+        assert table.apply_rows(rows({"alpha": "10s", "beta": "4s", "gamma": "2h 03m 11s"}))
+        await pilot.pause()
+        assert "2h 03m 11s" in screen_text(pilot.app)
+        # The cursor follows its row through a reorder.
+        table.move_cursor(row=1)
+        table.apply_rows(rows({"gamma": "2h", "beta": "5s", "alpha": "11s"}))
+        await pilot.pause()
+        assert table.selected_key == "beta" and table.cursor_row == 1
+
+    run(scenario)
+
+
+def layout_requests(widget: Any) -> list[bool]:
+    """Record each refresh of ``widget`` and whether it asked for layout."""
+    seen: list[bool] = []
+    original = widget.refresh
+
+    def refresh(*regions: Any, **kwargs: Any) -> Any:
+        seen.append(bool(kwargs.get("layout")))
+        return original(*regions, **kwargs)
+
+    widget.refresh = refresh
+    return seen
+
+
+def test_live_static_repaints_on_change_and_relayouts_only_on_a_new_height() -> None:
+    async def scenario(pilot: Any) -> None:
+        figures = pilot.app.query_one(LiveStatic)
+        seen = layout_requests(figures)
+
+        def show(content: Content) -> list[bool]:
+            """The refreshes one show_content makes: [] when none, True where layout."""
+            before = len(seen)
+            figures.show_content(content)
+            return seen[before:]
+
+        assert True in show(Content.from_markup("CPU [b]12%[/]\nRAM 1.0GiB"))
+        await pilot.pause()
+        assert "CPU 12%" in screen_text(pilot.app)
+        assert show(Content.from_markup("CPU [b]12%[/]\nRAM 1.0GiB")) == []  # same: no work
+        restyled = show(Content.from_markup("CPU [i]12%[/]\nRAM 1.0GiB"))
+        assert restyled and True not in restyled  # a style changed: repainted in place
+        changed = show(Content.from_markup("CPU [i]97%[/]\nRAM 11.0GiB"))
+        await pilot.pause()
+        assert changed and True not in changed and "CPU 97%" in screen_text(pilot.app)
+        assert True in show(Content("CPU 97%\nRAM 11.0GiB\nswap none"))  # one line more
+        await pilot.pause()
+        assert "swap none" in screen_text(pilot.app)
+        long = "x" * (figures.content_size.width + 5)
+        assert True in show(Content(f"CPU 97%\nRAM 11.0GiB\n{long}"))  # a line that wraps
+        # Shown another way, then the earlier text again: shown, not skipped.
+        figures.update("stalled")
+        assert show(Content(f"CPU 97%\nRAM 11.0GiB\n{long}"))
+        await pilot.pause()
+        assert "stalled" not in screen_text(pilot.app)
+
+    run(scenario)
+
+
+def test_a_border_title_set_to_what_it_is_does_not_repaint() -> None:
+    async def scenario(pilot: Any) -> None:
+        panel = pilot.app.query_one("#panel")
+        seen = layout_requests(panel)
+        set_border_title(panel, "Jobs · 3")
+        assert seen
+        first = len(seen)
+        set_border_title(panel, "Jobs · 3")
+        assert len(seen) == first
+        set_border_title(panel, "Jobs · 3 · 1 live")
+        await pilot.pause()
+        assert len(seen) > first and "Jobs · 3 · 1 live" in screen_text(pilot.app)
+
+    run(scenario)
