@@ -10,7 +10,6 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
-from textual.widgets import Button, Checkbox, RadioButton, RadioSet, Select, Switch
 from textual.worker import Worker
 
 from magitui.commands import SectionCommands
@@ -27,7 +26,13 @@ DEMO = "demo"  # the mode of `magitui demo`'s tour (not a section: only that com
 # (ctrl+q, Textual's own quit, always works.)
 NAVIGATION_ACTIONS = frozenset({"switch_section", "help", "quit_key", "back_home", "cycle_theme"})
 LETTER_ACTIONS = frozenset({"switch_section", "quit_key"})
-FORM_CONTROLS = (Button, Checkbox, RadioButton, RadioSet, Select, Switch)
+
+
+def _is_form_control(widget: object) -> bool:
+    # Imported here: these widgets are not on the first frame, and start-up is import time.
+    from textual.widgets import Button, Checkbox, RadioButton, RadioSet, Select, Switch
+
+    return isinstance(widget, (Button, Checkbox, RadioButton, RadioSet, Select, Switch))
 
 
 def _section_binding(section: Section) -> Binding:
@@ -142,7 +147,7 @@ class MagituiApp(App[None]):
                 return False
             if action != "quit_key" and not self.has_context:
                 return False
-            if action in LETTER_ACTIONS and isinstance(self.focused, FORM_CONTROLS):
+            if action in LETTER_ACTIONS and _is_form_control(self.focused):
                 # Focus on a form's checkbox, choice or button: a letter typed there was meant
                 # for a field, and must not leave the form (Escape and ctrl+p still do).
                 return False

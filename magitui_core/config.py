@@ -12,17 +12,17 @@ start-up (every command reads this file first).
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import tomlkit
+from typing import TYPE_CHECKING, Any
 
 from magitui_core import paths
 from magitui_core.atomic import write_text_atomic
+
+if TYPE_CHECKING:
+    import tomlkit
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -176,6 +176,8 @@ def _check(section: str, key: str) -> Check:
 
 
 def _unknown_key_message(file: Path, section: str, key: str | None = None) -> str:
+    import difflib  # for a bad file only
+
     if key is None:
         known = list(SECTIONS)
         hint = difflib.get_close_matches(section, known, n=1)
@@ -261,6 +263,8 @@ def set_config_value(dotted_key: str, value: str, path: Path | None = None) -> M
         typed = _check(section, key)(value)
     except InvalidValue as exc:
         raise ConfigError(f"{dotted_key} = {value!r} — {exc}") from None
+    import tomlkit  # for saving only: start-up just reads, with tomllib
+
     document = _read_document(file)
     table = document.get(section)
     if table is None:
@@ -272,6 +276,8 @@ def set_config_value(dotted_key: str, value: str, path: Path | None = None) -> M
 
 
 def _read_document(file: Path) -> tomlkit.TOMLDocument:
+    import tomlkit
+
     if not file.exists():
         return tomlkit.document()
     try:

@@ -13,8 +13,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import tomlkit
-
 from magitui_core import paths
 from magitui_core.atomic import write_text_atomic
 
@@ -124,6 +122,8 @@ def resolve(name: str, path: Path | None = None) -> ResolvedSecret:
 
 
 def _write_credentials(file: Path, secrets: dict[str, str]) -> None:
+    import tomlkit  # only writing needs it; every start-up reads this module
+
     document = tomlkit.document()
     document.add(tomlkit.comment("magitui secrets: keep this file private (mode 0600)."))
     for key, secret in sorted(secrets.items()):

@@ -13,16 +13,20 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomlkit
-
 from magitui_core.atomic import write_text_atomic
 from magitui_core.disk_space import write_failed
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on 3.10
+    import tomli as tomllib
 
 RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 RUN_FILE = "run.toml"
@@ -114,6 +118,8 @@ class Workspace:
                     f"magitui runs delete {name}"
                 )
             raise WorkspaceError(f"a run named {name!r} already exists at {path}")
+        import tomlkit  # writing keeps comments; reading (every poll) uses tomllib
+
         self.ensure()
         document = tomlkit.document()
         document.add(tomlkit.comment("magitui run: settings in force when the run was created."))
@@ -137,6 +143,8 @@ class Workspace:
             raise WorkspaceError(f"cannot rename {old!r} to {new!r}: a run named {new!r} exists")
         _refuse_if_live(old, "rename", live_job_ids)
         source.rename(target)
+        import tomlkit
+
         document = tomlkit.parse((target / RUN_FILE).read_text(encoding="utf-8"))
         document["name"] = new
         write_text_atomic(target / RUN_FILE, tomlkit.dumps(document))
@@ -150,9 +158,9 @@ class Workspace:
     def _info(self, path: Path) -> RunInfo:
         created = path.stat().st_mtime
         try:
-            document = tomlkit.parse((path / RUN_FILE).read_text(encoding="utf-8"))
+            document = tomllib.loads((path / RUN_FILE).read_text(encoding="utf-8"))
             created = float(document.get("created_at", created))
-        except (OSError, ValueError, tomlkit.exceptions.ParseError):
+        except (OSError, ValueError):  # TOMLDecodeError is a ValueError
             pass
         jobs = sum(1 for p in (path / "jobs").glob("*") if p.is_dir())
         return RunInfo(name=path.name, path=path, created_at=created, job_count=jobs)
