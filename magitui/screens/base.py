@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
+from magitui.widgets.footer import KeyFooter
 from magitui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ class MagituiScreen(Screen[None]):
         yield from self.compose_body()
         # Compact and without the palette hint (ctrl+p is listed in the help): at 80 columns
         # every key of the busiest screen still fits, none cut in the middle.
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter(compact=True, show_command_palette=False)
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -13,8 +13,10 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.strip import Strip
 from textual.widgets import Static
+from textual.widgets._footer import FooterKey
 
 from magitui.widgets.border_text import set_border_title
+from magitui.widgets.footer import KeyFooter
 from magitui.widgets.keyed_table import Column, KeyedTable
 from magitui.widgets.live_static import LiveStatic
 from tests.ui.pilot_helpers import screen_text
@@ -146,3 +148,49 @@ def test_a_border_title_set_to_what_it_is_does_not_repaint() -> None:
         assert len(seen) > first and "Jobs · 3 · 1 live" in screen_text(pilot.app)
 
     run(scenario)
+
+
+class Switchable(App[None]):
+    BINDINGS = [("x", "act", "Act")]
+    armed = False
+
+    def compose(self) -> ComposeResult:
+        yield KeyFooter()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "act":
+            return True if self.armed else None  # None: shown dimmed
+        return True
+
+
+def test_the_footer_is_rebuilt_only_when_its_keys_change() -> None:
+    async def main() -> None:
+        app = Switchable()
+        async with app.run_test(size=(60, 8)) as pilot:
+            await pilot.pause()
+            footer = app.query_one(KeyFooter)
+            rebuilds: list[int] = []
+            original = footer.recompose
+
+            async def recompose() -> None:
+                rebuilds.append(1)
+                await original()
+
+            footer.recompose = recompose  # type: ignore[method-assign]
+            for _ in range(3):  # focus moves, polls: refreshes that change nothing
+                app.screen.refresh_bindings()
+                await pilot.pause()
+            assert rebuilds == []
+
+            def act_key() -> FooterKey:
+                return next(k for k in footer.query(FooterKey) if k.key == "x")
+
+            assert act_key().has_class("-disabled")
+            app.armed = True
+            app.screen.refresh_bindings()
+            await pilot.pause()
+            await pilot.pause()
+            assert rebuilds == [1]
+            assert not act_key().has_class("-disabled")  # the new state is shown
+
+    asyncio.run(main())
