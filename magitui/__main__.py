@@ -1,5 +1,5 @@
 """`python -m magitui` is the `magitui` command."""
 
-from magitui.cli import main
+from magitui.entry import main
 
-main(prog_name="magitui")
+main()

@@ -28,11 +28,21 @@ NAVIGATION_ACTIONS = frozenset({"switch_section", "help", "quit_key", "back_home
 LETTER_ACTIONS = frozenset({"switch_section", "quit_key"})
 
 
-def _is_form_control(widget: object) -> bool:
-    # Imported here: these widgets are not on the first frame, and start-up is import time.
-    from textual.widgets import Button, Checkbox, RadioButton, RadioSet, Select, Switch
+FORM_CONTROLS = frozenset({"Button", "Checkbox", "RadioButton", "RadioSet", "Select", "Switch"})
 
-    return isinstance(widget, (Button, Checkbox, RadioButton, RadioSet, Select, Switch))
+
+def _is_form_control(widget: object) -> bool:
+    # By class name along the widget's ancestry, not isinstance: importing these widgets
+    # (asked while the first frame's footer is built) would add to start-up for nothing.
+    return any(
+        cls.__name__ in FORM_CONTROLS and cls.__module__.startswith("textual.widgets")
+        for cls in type(widget).__mro__
+    )
+
+
+def _keep_start_up_objects() -> None:
+    gc.freeze()
+    gc.enable()
 
 
 def _section_binding(section: Section) -> Binding:
@@ -128,7 +138,8 @@ class MagituiApp(App[None]):
     def on_mount(self) -> None:
         # Start-up objects live as long as the app: keep them out of every later full
         # garbage collection, which otherwise stalls a frame for tens of milliseconds.
-        self.call_after_refresh(gc.freeze)
+        # (`magitui` run bare collects nothing until then: see magitui.entry.)
+        self.call_after_refresh(_keep_start_up_objects)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         if self.startup_error is None and self.startup_warnings:
             count = len(self.startup_warnings)

@@ -158,3 +158,17 @@ def test_headless_commands_never_load_the_ui(isolated: Path, args: list[str]) ->
         [os.sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60
     )
     assert "LOADED []" in result.stderr, result.stderr
+
+
+def test_bare_magitui_opens_the_workspace_as_every_command_does(
+    isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run bare, `magitui` starts the app without the command-line parser; what it says
+    about a workspace it cannot open must not differ from what the commands say."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("MAGITUI_HOME", str(blocker))
+    bare, listed = magitui(), magitui("jobs")
+    assert bare.returncode == listed.returncode == 1
+    assert bare.stderr == listed.stderr
+    assert bare.stderr.startswith(f"Error: cannot create workspace {blocker}")

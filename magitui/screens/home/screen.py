@@ -62,16 +62,15 @@ class HomeScreen(JobListScreen):
     def compose_body(self) -> ComposeResult:
         yield WarningBanner(self.magitui.startup_warnings, id="warnings")
         with Container(id="home-panels"):
-            with Vertical(id="runs-panel", classes="panel"):
+            # Titled here, not on mount: the first frame shows the panels whole.
+            with Vertical(id="runs-panel", classes="panel") as runs:
+                runs.border_title = "Runs"
                 yield RunsTable(id="runs-table")
                 yield Static(Content.from_markup(RUNS_EMPTY), classes="empty-state")
-            with Vertical(id="jobs-panel", classes="panel"):
+            with Vertical(id="jobs-panel", classes="panel") as jobs:
+                jobs.border_title = "Jobs"
                 yield JobsTable(id="jobs-table")
                 yield Static(Content.from_markup(JOBS_EMPTY), classes="empty-state")
-
-    def on_mount(self) -> None:
-        self.query_one("#runs-panel").border_title = "Runs"
-        self.query_one("#jobs-panel").border_title = "Jobs"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "show_warnings":
