@@ -37,11 +37,14 @@ class KeyFooter(Footer):
             # that its key states depend on are mounted by then.
             self.call_after_refresh(self._rebuild_if_changed, screen)
 
-    def _rebuild_if_changed(self, screen: Screen[object]) -> None:
+    async def _rebuild_if_changed(self, screen: Screen[object]) -> None:
         self._looking = False
         if not (self.is_attached and screen is self.screen):
             return
         keys = _shown_keys(screen)
         if keys != self._shown:
             self._shown = keys
-            super().bindings_changed(screen)
+            # What Footer.bindings_changed does, less its wait for one more refresh: the keys
+            # show on the same frame as with the stock footer.
+            self._bindings_ready = True
+            await self.recompose()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual import events
+from textual.geometry import Size
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
@@ -108,6 +109,15 @@ class KeyedTable(DataTable[Text]):
         self._rows = dict(rows)
         self._go_to_pending()
         return changed
+
+    def watch_virtual_size(self, old: Size, new: Size) -> None:
+        """DataTable measures new rows when idle, which on a busy machine comes after a frame
+        has painted them at the columns' old widths; its line cache is keyed without the
+        widths, so that frame would stay. A new width (the columns were measured) repaints
+        from scratch."""
+        if old.width != new.width:
+            self._update_count += 1
+            self.refresh()
 
     def _update_cell_in_place(self, key: str, column_key: str, value: Text) -> None:
         """Change a cell that fits its column, repainting only its row.

@@ -194,3 +194,21 @@ def test_the_footer_is_rebuilt_only_when_its_keys_change() -> None:
             assert not act_key().has_class("-disabled")  # the new state is shown
 
     asyncio.run(main())
+
+
+def test_rows_painted_before_they_are_measured_are_repainted_at_their_widths() -> None:
+    """DataTable measures new rows when idle; a frame painted before that (a busy machine)
+    must not stay on screen with the columns at their headers' widths."""
+
+    async def scenario(pilot: Any) -> None:
+        table = pilot.app.query_one(Jobs)
+        table.apply_rows(rows({"a": "1s"}))
+        await pilot.pause()
+        table.apply_rows(rows({"python3-5f2c1a": "0s", "a": "1s"}))  # a new order: rebuilt
+        for y in range(3):  # painted now, before the table has measured the new row
+            table.render_line(y)
+        await pilot.pause()
+        await pilot.pause()
+        assert "python3-5f2c1a" in screen_text(pilot.app)
+
+    run(scenario)
