@@ -57,6 +57,11 @@ class MagituiScreen(Screen[None]):
     def compose_body(self) -> ComposeResult:
         yield from ()
 
+    def on_screen_resume(self) -> None:
+        # Keys whose state changed while another screen was shown were not redrawn then
+        # (the footer reads only the screen on display): look again now.
+        self.refresh_bindings()
+
     def binding_state(self) -> tuple[object, ...]:
         """What ``check_action`` depends on; the footer is redrawn only when it changes."""
         return ()

@@ -39,7 +39,9 @@ class KeyFooter(Footer):
 
     async def _rebuild_if_changed(self, screen: Screen[object]) -> None:
         self._looking = False
-        if not (self.is_attached and screen is self.screen):
+        # Only for the screen on display: a "screen." action is checked against the current
+        # screen, so another screen's keys cannot be read (it looks again when resumed).
+        if not (self.is_attached and screen is self.screen and screen.is_current):
             return
         keys = _shown_keys(screen)
         if keys != self._shown:

@@ -11,6 +11,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
+from textual.screen import Screen
 from textual.strip import Strip
 from textual.widgets import Static
 from textual.widgets._footer import FooterKey
@@ -212,3 +213,48 @@ def test_rows_painted_before_they_are_measured_are_repainted_at_their_widths() -
         assert "python3-5f2c1a" in screen_text(pilot.app)
 
     run(scenario)
+
+
+class Keyed(Screen[None]):
+    BINDINGS = [("x", "act", "Act")]
+
+    def compose(self) -> ComposeResult:
+        yield KeyFooter()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "act":
+            return True if getattr(self.app, "armed", False) else None
+        return True
+
+
+class TwoScreens(App[None]):
+    MODES = {"a": Keyed, "b": Keyed}
+    armed = False
+
+    def on_mount(self) -> None:
+        self.switch_mode("a")
+
+
+def test_keys_changed_while_a_screen_was_hidden_show_when_it_returns() -> None:
+    async def main() -> None:
+        app = TwoScreens()
+        async with app.run_test(size=(60, 8)) as pilot:
+            await pilot.pause()
+            first = app.screen
+
+            def act_key(screen: Screen[None]) -> FooterKey:
+                footer = screen.query_one(KeyFooter)
+                return next(k for k in footer.query(FooterKey) if k.key == "x")
+
+            assert act_key(first).has_class("-disabled")
+            await app.switch_mode("b")
+            await pilot.pause()
+            app.armed = True
+            first.refresh_bindings()  # its state changed while hidden
+            await pilot.pause()
+            await app.switch_mode("a")
+            await pilot.pause()
+            await pilot.pause()
+            assert not act_key(first).has_class("-disabled")
+
+    asyncio.run(main())
