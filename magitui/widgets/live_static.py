@@ -10,7 +10,7 @@ It is meant for widgets whose width is set by their container, not by their text
 
 from __future__ import annotations
 
-from textual.content import Content
+from textual.content import Content, Span
 from textual.visual import VisualType
 from textual.widgets import Static
 
@@ -23,7 +23,7 @@ def _shape(content: Content, width: int) -> tuple[int, int, tuple[int, ...]]:
 
 
 class LiveStatic(Static):
-    _shown: tuple[str, list[object]] | None = None
+    _shown: tuple[str, list[Span]] | None = None
     _shown_shape: tuple[int, int, tuple[int, ...]] | None = None
 
     def show_content(self, content: Content) -> None:
