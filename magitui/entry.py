@@ -19,9 +19,10 @@ def main() -> None:
 
         command_line(prog_name="magitui")
         return
-    # Start-up makes objects that live as long as the app; collecting garbage among them
-    # finds none and takes a twentieth of the time to the first frame. The app turns
-    # collection back on (and freezes these objects out of it) once the first frame is up.
+    # Start-up makes tens of thousands of objects, most of them living as long as the app;
+    # collecting garbage while it makes them took a twentieth of the time to the first
+    # frame. Once that frame is up, the app collects once, freezes what is left out of
+    # later collections and turns collection back on.
     gc.disable()
     from magitui_core.context import open_context
     from magitui_core.workspace import WorkspaceError
