@@ -121,15 +121,6 @@ class TeacherSettings:
     model: str | None = field(default=None, metadata=_spec(_text, "teacher model name"))
 
 
-SECTIONS: dict[str, type] = {
-    "ui": UISettings,
-    "workspace": WorkspaceSettings,
-    "jobs": JobSettings,
-    "huggingface": HuggingFaceSettings,
-    "teacher": TeacherSettings,
-}
-
-
 @dataclass(frozen=True)
 class MagituiConfig:
     ui: UISettings = field(default_factory=UISettings)
@@ -149,6 +140,17 @@ class MagituiConfig:
         }
 
 
+# Each section's class, and each key's check, as the dataclasses above declare them.
+SECTIONS: dict[str, type] = {
+    f.name: f.default_factory  # type: ignore[misc]  # each section's own class
+    for f in dataclasses.fields(MagituiConfig)
+}
+_CHECKS: dict[str, dict[str, Check]] = {
+    name: {f.name: f.metadata["check"] for f in dataclasses.fields(section)}
+    for name, section in SECTIONS.items()
+}
+
+
 @dataclass
 class LoadedConfig:
     """The config in force, where it came from, and what was wrong with the file."""
@@ -166,13 +168,7 @@ class ConfigError(Exception):
 
 
 def _section_keys(section: str) -> list[str]:
-    model = SECTIONS.get(section)
-    return [f.name for f in dataclasses.fields(model)] if model else []
-
-
-def _check(section: str, key: str) -> Check:
-    model = SECTIONS[section]
-    return next(f for f in dataclasses.fields(model) if f.name == key).metadata["check"]
+    return list(_CHECKS.get(section, {}))
 
 
 def _unknown_key_message(file: Path, section: str, key: str | None = None) -> str:
@@ -213,7 +209,7 @@ def validate_config_data(data: dict[str, Any], file: Path) -> tuple[MagituiConfi
                 warnings.append(_unknown_key_message(file, section, key))
                 continue
             try:
-                values[key] = _check(section, key)(value)
+                values[key] = _CHECKS[section][key](value)
             except InvalidValue as exc:
                 warnings.append(f"{file}: [{section}] {key} = {value!r} — {exc}; using the default")
         sections[section] = SECTIONS[section](**values)
@@ -260,7 +256,7 @@ def set_config_value(dotted_key: str, value: str, path: Path | None = None) -> M
     try:
         # Text is read as a number only where the key is one, so a text setting keeps its
         # text whatever it looks like.
-        typed = _check(section, key)(value)
+        typed = _CHECKS[section][key](value)
     except InvalidValue as exc:
         raise ConfigError(f"{dotted_key} = {value!r} — {exc}") from None
     import tomlkit  # for saving only: start-up just reads, with tomllib
