@@ -7,7 +7,7 @@ import json
 import os
 import socket
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,6 @@ _FIELDS: dict[str, tuple[type, ...]] = {
     "error": (str, type(None)),
     "stop_requested_at": (int, float, type(None)),
 }
-_REQUIRED = ("id", "name", "command", "cwd", "host", "created_at")
 
 
 @dataclass(frozen=True)
@@ -151,6 +150,12 @@ class JobStatus:
 
     def updated(self, **changes: Any) -> JobStatus:
         return replace(self, **changes)
+
+
+# The fields a status cannot do without: those the dataclass gives no default.
+_REQUIRED = tuple(
+    f.name for f in fields(JobStatus) if f.default is MISSING and f.default_factory is MISSING
+)
 
 
 def this_host() -> str:

@@ -65,3 +65,13 @@ def test_a_missing_field_or_a_torn_file_is_reported(tmp_path: Path) -> None:
     (tmp_path / STATUS_FILE).write_text("[1, 2]")
     with pytest.raises(ValueError, match="a JSON object, not list"):
         JobStatus.read(tmp_path)
+
+
+def test_every_field_of_the_status_is_checked_and_written() -> None:
+    """The JSON types table and the dataclass name the same fields, so none is dropped."""
+    from dataclasses import fields
+
+    from magitui_core.jobs.status import _FIELDS, _REQUIRED
+
+    assert set(_FIELDS) == {f.name for f in fields(JobStatus)} - {"extra"}
+    assert _REQUIRED == ("id", "name", "command", "cwd", "host", "created_at")
