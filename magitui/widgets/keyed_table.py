@@ -124,13 +124,9 @@ class KeyedTable(DataTable[Text]):
 
         ``update_cell`` repaints the whole table: on an idle screen whose only change is a
         live job's duration ticking, that full repaint was most of the CPU used. The cell
-        store and the cache generation it bumps are DataTable's own; where a Textual
-        release lacks them, the public call does the same job, only slower."""
-        data = getattr(self, "_data", None)
-        if not isinstance(data, dict) or not isinstance(getattr(self, "_update_count", None), int):
-            self.update_cell(key, column_key, value)
-            return
-        data[RowKey(key)][ColumnKey(column_key)] = value
+        store and the cache generation are DataTable's own, as in ``watch_virtual_size``
+        (tests/ui/test_live_widgets.py checks both against the installed Textual)."""
+        self._data[RowKey(key)][ColumnKey(column_key)] = value
         self._update_count += 1  # the render caches are keyed by it
         self.refresh_row(self.get_row_index(key))
 
