@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ from magitui_core.curation.pipeline import (
     HELP,
 )
 from magitui_core.curation.preprocess import recipe_line
+from magitui_core.curation.read_pass import MAX_WORKERS_ASKED
 from magitui_core.workspace import GENERATED_NAME
 
 if TYPE_CHECKING:
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 DEFAULT_OUT = "train.jsonl"
 DEFAULT_REPORT = "curation-report.json"
 MAX_BAD_LINES_SHOWN = 20
+REDRAW_EVERY = 0.1  # seconds between redraws of the bars
 
 
 def _resolve(
@@ -116,6 +119,14 @@ def _resolve(
     "--seed", type=int, default=DEFAULT_SHUFFLE_SEED, show_default=True, help=HELP["seed"]
 )
 @click.option("--no-shuffle", is_flag=True, help=HELP["no_shuffle"])
+@click.option(
+    "--workers",
+    type=click.IntRange(0, MAX_WORKERS_ASKED),
+    default=0,
+    show_default=True,
+    metavar="N",
+    help=HELP["workers"],
+)
 @pass_ctx
 def preprocess(
     ctx: CliContext,
@@ -132,6 +143,7 @@ def preprocess(
     report: str | None,
     seed: int,
     no_shuffle: bool,
+    workers: int,
 ) -> None:
     """Clean, dedupe, decontaminate and format generated data for training.
 
@@ -148,6 +160,7 @@ def preprocess(
     """
     from magitui_core.curation.formats import FormatError
     from magitui_core.curation.pipeline import CurateOptions, CurationError, curate
+    from magitui_core.curation.read_pass import Parallelism
 
     paths, out_path, report_path = _resolve(ctx, run, inputs, out, report)
     _warn_if_still_generating(ctx, paths)
@@ -167,7 +180,13 @@ def preprocess(
         with CurationProgress() as progress:
             progress.say(recipe_line(options))
             result = curate(
-                paths, out_path, options, report_path, progress.update, progress.announce
+                paths,
+                out_path,
+                options,
+                report_path,
+                progress.update,
+                progress.announce,
+                Parallelism(workers),
             )
     except (CurationError, FormatError, BenchmarkError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
@@ -201,8 +220,12 @@ class CurationProgress:
             console=self.console,
             transient=True,
             disable=not sys.stderr.isatty(),
+            # Drawn when curation reports, not by a thread of its own: curation forks its
+            # reading workers only from a process without other threads.
+            auto_refresh=False,
         )
         self.tasks: dict[str, TaskID] = {}
+        self.drawn = 0.0
 
     def say(self, line: str, style: str = "") -> None:
         """A line on stderr, above the bars (the summary table goes to stdout)."""
@@ -217,7 +240,11 @@ class CurationProgress:
     def update(self, stage: str, done: int, total: int) -> None:
         if stage not in self.tasks:
             self.tasks[stage] = self.progress.add_task(stage, total=total)
-        self.progress.update(self.tasks[stage], completed=done, total=total)
+        now = time.monotonic()
+        refresh = done >= total or now - self.drawn >= REDRAW_EVERY
+        if refresh:
+            self.drawn = now
+        self.progress.update(self.tasks[stage], completed=done, total=total, refresh=refresh)
 
     def __enter__(self) -> CurationProgress:
         self.progress.start()

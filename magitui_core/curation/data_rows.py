@@ -24,8 +24,8 @@ from magitui_core.curation.pipeline import (
     CurateOptions,
     decide,
     estimated_tokens,
-    load_inputs,
 )
+from magitui_core.curation.reading import load_inputs
 from magitui_core.prompts import SRC_INSTRUCT_INSTRUCTION
 
 KEPT = "kept"

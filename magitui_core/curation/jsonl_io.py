@@ -57,29 +57,54 @@ def read_jsonl(path: Path, bad: list[BadLine]) -> Iterator[tuple[int, dict[str, 
 def read_jsonl_at(path: Path, bad: list[BadLine]) -> Iterator[tuple[int, int, int, dict[str, Any]]]:
     """``read_jsonl`` that also says where each good line lies: (line number, byte offset,
     byte length, object), so that ``parse_line`` can read it again later."""
-    name = str(path)
-    end = 0
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            offset, end = end, end + len(raw)
-            if raw.isspace():  # what strip() would leave empty, without copying the line
-                continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                bad.append(BadLine(name, number, f"not UTF-8 ({exc.reason} at byte {exc.start})"))
-                continue
-            try:
-                value = loads(text)
-            except ValueError as exc:
-                torn = not raw.endswith(b"\n")
-                reason = "torn last line (no newline)" if torn else f"not JSON ({exc})"
-                bad.append(BadLine(name, number, reason))
-                continue
-            if not isinstance(value, dict):
-                bad.append(BadLine(name, number, f"a JSON {type(value).__name__}, not an object"))
-                continue
-            yield number, offset, len(raw), value
+    return iter(JsonlPiece(path, bad))
+
+
+class JsonlPiece:
+    """The lines of a file that begin at a byte offset in ``[start, end)``, read as
+    ``read_jsonl_at`` reads a whole file: pieces cut at any offsets read every line exactly
+    once between them. Line numbers count from the piece's first line (1); ``lines`` is how
+    many lines it had, once read, so that a caller can number the next piece's lines on."""
+
+    def __init__(self, path: Path, bad: list[BadLine], start: int = 0, end: int | None = None):
+        self.path, self.bad, self.start, self.end = path, bad, start, end
+        self.lines = 0
+
+    def __iter__(self) -> Iterator[tuple[int, int, int, dict[str, Any]]]:
+        name, bad, end = str(self.path), self.bad, self.end
+        with self.path.open("rb") as handle:
+            position = self.start
+            if position > 0:
+                handle.seek(position - 1)
+                if handle.read(1) != b"\n":  # the line under way is the previous piece's
+                    position += len(handle.readline())
+            number = 0
+            for number, raw in enumerate(handle, start=1):
+                offset, position = position, position + len(raw)
+                if end is not None and offset >= end:
+                    number -= 1
+                    break
+                if raw.isspace():  # what strip() would leave empty, without copying the line
+                    continue
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    why = f"not UTF-8 ({exc.reason} at byte {exc.start})"
+                    bad.append(BadLine(name, number, why))
+                    continue
+                try:
+                    value = loads(text)
+                except ValueError as exc:
+                    torn = not raw.endswith(b"\n")
+                    reason = "torn last line (no newline)" if torn else f"not JSON ({exc})"
+                    bad.append(BadLine(name, number, reason))
+                    continue
+                if not isinstance(value, dict):
+                    why = f"a JSON {type(value).__name__}, not an object"
+                    bad.append(BadLine(name, number, why))
+                    continue
+                yield number, offset, len(raw), value
+            self.lines = number
 
 
 def parse_line(raw: bytes) -> Any:

