@@ -55,6 +55,10 @@ def build(hub: Path, repos: int, files: int, start: int = 0) -> None:
                 )
 
 
+AFTER_FILL = 1.0  # seconds watched after the table is full
+AFTER_KEYS = 20  # page-downs pressed in that time
+
+
 def _gaps(ticks: list[float]) -> str:
     if not ticks:
         return "no ticks"
@@ -87,7 +91,7 @@ async def ui_stall(base: Path, repos: int, size: tuple[int, int]) -> None:
         assert isinstance(screen, MonitorScreen)
         table = screen.query_one(CacheTable)
         phase = "tab"  # opening the tab, then scanning, then filling the table
-        ticks: dict[str, list[float]] = {"tab": [], "scan": [], "fill": [], "done": []}
+        ticks: dict[str, list[float]] = {"tab": [], "scan": [], "fill": [], "after": [], "done": []}
 
         async def ticker() -> None:
             while phase != "done":
@@ -110,13 +114,20 @@ async def ui_stall(base: Path, repos: int, size: tuple[int, int]) -> None:
             await asyncio.sleep(0.001)
         shown = time.perf_counter() - started
         phase = "fill"
-        while table.filling or table.row_count == 0:
+        while table.row_count == 0:
             await asyncio.sleep(0.001)
         full = time.perf_counter() - started
+        # After: the user pages through the whole table, and whatever the rows left to do
+        # (a deferred garbage collection, say) counts too.
+        phase = "after"
+        for _ in range(AFTER_KEYS):
+            app.simulate_key("pagedown")
+            await asyncio.sleep(AFTER_FILL / AFTER_KEYS)
         phase = "done"
         await task
         rows = table.row_count
-    during = ticks["scan"] + ticks["fill"]
+        paged_to = table.cursor_row
+    during = ticks["scan"] + ticks["fill"] + ticks["after"]
     worst = max(during, default=0.0) * 1000
     verdict = "met" if worst <= 50 else "MISSED"
     print(
@@ -125,8 +136,12 @@ async def ui_stall(base: Path, repos: int, size: tuple[int, int]) -> None:
     )
     print(f"  event-loop stall opening the tab:  {_gaps(ticks['tab'])}")
     print(f"  while scanning (worker thread):   {_gaps(ticks['scan'])}")
-    print(f"  while filling the table:          {_gaps(ticks['fill'])}")
-    print(f"  scan + fill: {_gaps(during)}  target ≤ 50 ms: {verdict}")
+    print(f"  while showing the rows:           {_gaps(ticks['fill'])}")
+    print(
+        f"  {AFTER_FILL:.0f} s after, paging down {AFTER_KEYS}× (to row {paged_to}): "
+        f"{_gaps(ticks['after'])}"
+    )
+    print(f"  scan + fill + after: {_gaps(during)}  target ≤ 50 ms: {verdict}")
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from textual.pilot import Pilot
 import magitui.screens.monitor.screen as monitor_module
 from magitui.app import MagituiApp
 from magitui.screens.monitor.cache_confirm import CacheDeleteConfirm
-from magitui.screens.monitor.cache_table import CacheTable
+from magitui.screens.monitor.cache_table import MARK, MARKED, CacheTable
 from magitui.screens.monitor.screen import MonitorScreen, MonitorSources
 from magitui_core.machine.gpu import GpuSnapshot
 from tests.ui.pilot_helpers import drive, notifications, screen_text, settle, wait_until
@@ -171,7 +171,7 @@ def test_select_confirm_and_delete_a_detached_revision(layout: Layout) -> None:
         await pilot.press("y")
         await wait_until(
             pilot,
-            lambda: f"rev:{old}" not in screen.query_one(CacheTable)._rows,
+            lambda: f"rev:{old}" not in screen.query_one(CacheTable),
             "the table to refresh",
         )
         assert not snapshot.exists()
@@ -191,7 +191,7 @@ def test_deleting_a_repo_with_a_link_out_keeps_the_target(layout: Layout) -> Non
         # Both revisions are marked with the repo.
         table = screen.query_one(CacheTable)
         for rev in (layout.revs["beta_main"], layout.revs["beta_old"]):
-            assert table._rows[f"rev:{rev}"]["mark"].plain == "✓"
+            assert table.cells(f"rev:{rev}")["mark"] == (MARK, MARKED)
         # Unselecting one revision keeps the other selected.
         await cursor_to(pilot, f"rev:{layout.revs['beta_main']}")
         await pilot.press("space")
@@ -204,9 +204,7 @@ def test_deleting_a_repo_with_a_link_out_keeps_the_target(layout: Layout) -> Non
         )
         assert "outside the cache" in screen_text(pilot.app)
         await pilot.press("y")
-        await wait_until(
-            pilot, lambda: "repo:model/org/beta" not in table._rows, "the table to refresh"
-        )
+        await wait_until(pilot, lambda: "repo:model/org/beta" not in table, "the table to refresh")
 
     drive(MagituiApp(), scenario)
     assert not layout.beta.path.exists()
@@ -241,18 +239,18 @@ def test_sorting_keeps_revisions_under_their_repo(layout: Layout) -> None:
     async def scenario(pilot: Pilot[None]) -> None:
         screen = await open_cache_tab(pilot)
         table = screen.query_one(CacheTable)
-        assert table._order[0] == "repo:model/org/alpha"  # biggest first
+        assert table.keys[0] == "repo:model/org/alpha"  # biggest first
         await pilot.press("o", "o")  # accessed, then name
         assert "by name" in screen_text(pilot.app)
-        names = [key for key in table._order if key.startswith("repo:")]
+        names = [key for key in table.keys if key.startswith("repo:")]
         assert names == ["repo:model/org/alpha", "repo:model/org/beta", "repo:dataset/org/data"]
-        alpha = table._order.index("repo:model/org/alpha")
-        assert {table._order[alpha + 1], table._order[alpha + 2]} == {
+        alpha = table.keys.index("repo:model/org/alpha")
+        assert {table.keys[alpha + 1], table.keys[alpha + 2]} == {
             f"rev:{layout.revs['alpha_main']}",
             f"rev:{layout.revs['alpha_old']}",
         }
         await pilot.press("o")  # type
-        assert table._order[0].startswith("extra:corrupted/")
+        assert table.keys[0].startswith("extra:corrupted/")
 
     drive(MagituiApp(), scenario)
 
@@ -264,7 +262,7 @@ def test_at_80_columns_the_table_shows_name_size_and_last_used(layout: Layout) -
     async def scenario(pilot: Pilot[None]) -> None:
         screen = await open_cache_tab(pilot)
         table = screen.query_one(CacheTable)
-        shown = [column.key for column in table.ordered_columns]
+        shown = [column.key for column in table.columns]
         assert shown == ["mark", "type", "name", "size", "used"]  # refs wait for 90 wide
         assert table.max_scroll_x == 0  # nothing pushed off to the right
         text = screen_text(pilot.app)
@@ -272,6 +270,6 @@ def test_at_80_columns_the_table_shows_name_size_and_last_used(layout: Layout) -
         assert "…epseek-coder-6.7b-instruct-v1.5" in text  # a long name keeps its end
         await pilot.resize_terminal(120, 30)
         await settle(pilot)
-        assert [column.key for column in table.ordered_columns][-3:] == ["refs", "size", "used"]
+        assert [column.key for column in table.columns][-3:] == ["refs", "size", "used"]
 
     drive(MagituiApp(), scenario)

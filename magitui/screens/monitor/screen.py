@@ -17,7 +17,7 @@ import gc
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -199,7 +199,6 @@ class MonitorScreen(PollingScreen):
         # start-up objects, keep its widgets out of every later full garbage collection,
         # which otherwise walks them all while a big cache scan or table is in memory.
         self.call_after_refresh(gc.freeze)
-        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         self.query_one("#gpu-panel").border_title = "GPUs"
         self.query_one("#system-panel").border_title = "System"
         self.query_one("#disk-panel").border_title = "Disks"
@@ -300,16 +299,9 @@ class MonitorScreen(PollingScreen):
         if self._scan is None:
             return
         if self._rows is None or self._rows.scan is not self._scan:
-            self._rows = CacheRows(self._scan, self._colours())
+            self._rows = CacheRows(self._scan)
         rows = self._rows.rows(self._selection, self._sort)
         self.query_one(CacheTable).apply_rows(rows, force=force)
-
-    def _colours(self) -> dict[str, str]:
-        return dict(self.app.theme_variables)
-
-    def _theme_changed(self, _theme: object) -> None:
-        self._rows = None  # cells carry theme colours
-        self._redraw_table(force=True)
 
     def action_toggle_row(self) -> None:
         key = self.query_one(CacheTable).selected_key
@@ -347,10 +339,10 @@ class MonitorScreen(PollingScreen):
     def action_rescan(self) -> None:
         if self._busy is not None:
             return
-        sources, colours = self.sources, self._colours()
+        sources = self.sources
         self._start(
             "Scanning the caches",
-            lambda: _scan(sources.locations(), self._progress_from_thread, colours, self._sort),
+            lambda: _scan(sources.locations(), self._progress_from_thread, self._sort),
             "scan the HF cache",
         )
 
@@ -374,7 +366,7 @@ class MonitorScreen(PollingScreen):
             return
         self._start(
             "Deleting",
-            partial(_execute, plan, self._progress_from_thread, self._colours(), self._sort),
+            partial(_execute, plan, self._progress_from_thread, self._sort),
             "delete from the HF cache",
         )
 
@@ -446,7 +438,7 @@ class MonitorScreen(PollingScreen):
 @dataclass(frozen=True)
 class ScannedCache:
     """A scan with its table cells, both made in the worker thread: the UI thread
-    only places rows."""
+    only hands them to the table."""
 
     scan: CacheScan
     rows: CacheRows
@@ -458,10 +450,10 @@ class DeletedFromCache:
     rescan: ScannedCache
 
 
-def _ready_to_show(scan: CacheScan, colours: Mapping[str, str], sort: str) -> ScannedCache:
+def _ready_to_show(scan: CacheScan, sort: str) -> ScannedCache:
     """The table cells of a cache of thousands of revisions take 50-100 ms to build:
-    done here, in the worker, the UI thread only places rows."""
-    rows = CacheRows(scan, colours)
+    done here, in the worker, the UI thread only hands them to the table."""
+    rows = CacheRows(scan)
     rows.order(sort)  # the first sort, ready before the UI thread asks
     return ScannedCache(scan, rows)
 
@@ -469,12 +461,11 @@ def _ready_to_show(scan: CacheScan, colours: Mapping[str, str], sort: str) -> Sc
 def _scan(
     locations: CacheLocations,
     progress: Callable[[str, int, int], None],
-    colours: Mapping[str, str],
     sort: str,
 ) -> ScannedCache:
     from magitui_core.cache.catalog import scan_cache
 
-    return _ready_to_show(scan_cache(locations, progress), colours, sort)
+    return _ready_to_show(scan_cache(locations, progress), sort)
 
 
 def _plan(scan: CacheScan, selection: Selection, jobs: list[Any]) -> DeletionPlan:
@@ -486,10 +477,9 @@ def _plan(scan: CacheScan, selection: Selection, jobs: list[Any]) -> DeletionPla
 def _execute(
     plan: DeletionPlan,
     progress: Callable[[str, int, int], None],
-    colours: Mapping[str, str],
     sort: str,
 ) -> DeletedFromCache:
     from magitui_core.cache.delete import execute_plan
 
     result = execute_plan(plan, progress)
-    return DeletedFromCache(result, _ready_to_show(result.scan, colours, sort))
+    return DeletedFromCache(result, _ready_to_show(result.scan, sort))
