@@ -5,8 +5,10 @@ Builds 200 repos × 20 files (two revisions each, sharing most blobs) in a temp
 folder, then times both scans in the same run, alternating, best of N. Target:
 ratio ≤ 1.0 with identical totals. Then grows the cache to --ui-repos repos and
 opens the Monitor's cache tab headless, measuring the event loop's stalls while
-the scan runs in its worker and while the table fills (target: no frame stall
-over ~50 ms); opening the tab itself is shown apart.
+the scan runs in its worker, while the table takes the rows, and for a second
+after while the user pages down (target: no stall over ~50 ms, whatever the work
+left behind, a deferred garbage collection say); opening the tab itself is shown
+apart.
 Prints figures; asserts nothing.
     python benchmarks/cache_scan.py [--repos 200] [--files 20] [--rounds 7] [--ui-repos 1000]
         [--ui-size 80x24]
@@ -69,7 +71,7 @@ def _gaps(ticks: list[float]) -> str:
 
 async def ui_stall(base: Path, repos: int, size: tuple[int, int]) -> None:
     """Event-loop stalls while the Monitor scans ``repos`` repos in its worker and then
-    fills its table. A ticker sleeps 5 ms over and over; each tick's overshoot is how
+    shows its rows. A ticker sleeps 5 ms over and over; each tick's overshoot is how
     long the loop could not run anything, a frame included."""
     for name, sub in (
         ("MAGITUI_CONFIG", "config/config.toml"),
@@ -90,8 +92,8 @@ async def ui_stall(base: Path, repos: int, size: tuple[int, int]) -> None:
         screen = app.screen
         assert isinstance(screen, MonitorScreen)
         table = screen.query_one(CacheTable)
-        phase = "tab"  # opening the tab, then scanning, then filling the table
-        ticks: dict[str, list[float]] = {"tab": [], "scan": [], "fill": [], "after": [], "done": []}
+        phase = "tab"  # opening the tab, then scanning, then showing the rows
+        ticks: dict[str, list[float]] = {"tab": [], "scan": [], "rows": [], "after": [], "done": []}
 
         async def ticker() -> None:
             while phase != "done":
@@ -113,7 +115,7 @@ async def ui_stall(base: Path, repos: int, size: tuple[int, int]) -> None:
         while screen.scan is None:
             await asyncio.sleep(0.001)
         shown = time.perf_counter() - started
-        phase = "fill"
+        phase = "rows"
         while table.row_count == 0:
             await asyncio.sleep(0.001)
         full = time.perf_counter() - started
@@ -127,7 +129,7 @@ async def ui_stall(base: Path, repos: int, size: tuple[int, int]) -> None:
         await task
         rows = table.row_count
         paged_to = table.cursor_row
-    during = ticks["scan"] + ticks["fill"] + ticks["after"]
+    during = ticks["scan"] + ticks["rows"] + ticks["after"]
     worst = max(during, default=0.0) * 1000
     verdict = "met" if worst <= 50 else "MISSED"
     print(
@@ -136,12 +138,13 @@ async def ui_stall(base: Path, repos: int, size: tuple[int, int]) -> None:
     )
     print(f"  event-loop stall opening the tab:  {_gaps(ticks['tab'])}")
     print(f"  while scanning (worker thread):   {_gaps(ticks['scan'])}")
-    print(f"  while showing the rows:           {_gaps(ticks['fill'])}")
+    rows_gaps = _gaps(ticks["rows"]) if ticks["rows"] else "none: the table was full at once"
+    print(f"  while showing the rows:           {rows_gaps}")
     print(
         f"  {AFTER_FILL:.0f} s after, paging down {AFTER_KEYS}× (to row {paged_to}): "
         f"{_gaps(ticks['after'])}"
     )
-    print(f"  scan + fill + after: {_gaps(during)}  target ≤ 50 ms: {verdict}")
+    print(f"  scan + rows + after: {_gaps(during)}  target ≤ 50 ms: {verdict}")
 
 
 def main() -> None:
