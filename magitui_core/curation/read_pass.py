@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 import tempfile
 import threading
 import time
 from array import array
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
@@ -225,6 +228,7 @@ _shared: _Shared | None = None
 
 def _start_worker() -> None:
     assert _shared is not None
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ctrl+c is the parent's to handle
     with _shared.next_slot.get_lock():
         _shared.slot = _shared.next_slot.value
         _shared.next_slot.value += 1
@@ -272,9 +276,10 @@ class ReadPass:
         self.facts = RecordFacts(options, matcher, {})
         self.bad: list[BadLine] = []
         self.workers = 1
-        self._pool: Any = None
+        self._pool: ProcessPoolExecutor | None = None
 
     def run(self, inputs: Sequence[Path]) -> LoadedInputs:
+        global _shared
         summaries: list[InputSummary] = []
         try:
             for path in inputs:
@@ -285,10 +290,15 @@ class ReadPass:
                 summaries.append(
                     InputSummary(str(path), reader.format, reader.records, len(self.bad) - before)
                 )
+        except BrokenProcessPool:
+            raise CurationError(
+                "a reading worker died (killed, or out of memory?) — nothing written; run "
+                "again, or with --workers 1 to read in one process"
+            ) from None
         finally:
             if self._pool is not None:
-                self._pool.terminate()  # done or failed: nothing of theirs is still needed
-                self._pool.join()
+                self._pool.shutdown(wait=True, cancel_futures=True)
+            _shared = None
         return LoadedInputs(self.records, self.bad, summaries)
 
     def _read_file(self, path: Path) -> FileReader:
@@ -302,7 +312,7 @@ class ReadPass:
         reader.progress, reader.end = None, bounds[0][0]
         read_part(reader, self.facts, self.records, self.spool, 0)
         pieces = [_Piece(path, reader.format, start, end) for start, end in bounds]
-        parts = self._start_pool().imap(_read_piece, pieces)
+        parts = self._start_pool().map(_read_piece, pieces)
         total = count_lines(path) if progress is not None else 0  # while the workers read
         for part in parts:
             self._absorb(reader, part)
@@ -319,7 +329,9 @@ class ReadPass:
         workers = parallelism.count() if self._pool is None else self.workers
         least = 2 * parallelism.piece_bytes
         size = reader.path.stat().st_size
-        if workers < 2 or size < least or why_not_fork() is not None:
+        if workers < 2 or size < least:
+            return []
+        if self._pool is None and why_not_fork() is not None:  # the pool's own threads are fine
             return []
         first = _format_line_end(reader.path, reader.fmt)
         if first is None or size - first < least:
@@ -329,17 +341,18 @@ class ReadPass:
         ends: list[int | None] = [*starts[1:], None]  # the last piece reads to the end
         return list(zip(starts, ends, strict=True))
 
-    def _start_pool(self) -> Any:
+    def _start_pool(self) -> ProcessPoolExecutor:
+        """The workers, forked when first needed (``_shared`` stays set until ``run`` ends:
+        the pool forks them as work comes)."""
         global _shared
         if self._pool is None:
             context = multiprocessing.get_context("fork")
             self.spool.add_slots(self.workers)
             self.spool.flush()  # a fork copies unwritten buffers, to be written twice
             _shared = _Shared(self.options, self.matcher, self.spool, context.Value("i", 1))
-            try:
-                self._pool = context.Pool(self.workers, initializer=_start_worker)
-            finally:
-                _shared = None
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_start_worker
+            )
         return self._pool
 
     def _absorb(self, reader: FileReader, part: _PieceRead) -> None:

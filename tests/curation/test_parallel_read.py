@@ -10,6 +10,7 @@ can be bad. Small pieces make a small file take hundreds of them.
 from __future__ import annotations
 
 import json
+import os
 import random
 import threading
 from pathlib import Path
@@ -17,9 +18,10 @@ from typing import Any
 
 import pytest
 
+from magitui_core.curation import read_pass
 from magitui_core.curation.formats import FormatError
 from magitui_core.curation.jsonl_io import BadLine, JsonlPiece, read_jsonl_at
-from magitui_core.curation.pipeline import CurateOptions, CurationResult, curate
+from magitui_core.curation.pipeline import CurateOptions, CurationError, CurationResult, curate
 from magitui_core.curation.read_pass import Parallelism
 from tests.curation.hostile_inputs import inputs
 
@@ -140,16 +142,23 @@ def test_a_process_with_threads_reads_alone(tmp_path: Path) -> None:
     assert result.summary() == reference.summary()
 
 
-def test_progress_counts_lines_up_to_the_total(tmp_path: Path) -> None:
+def test_progress_counts_lines_up_to_the_total_in_every_file(tmp_path: Path) -> None:
     paths = inputs(tmp_path)
+    again = tmp_path / "again.jsonl"
+    again.write_bytes(paths[0].read_bytes())
     seen: list[tuple[str, int, int]] = []
     curate(
-        paths[:1], tmp_path / "out.jsonl", parallelism=PIECES, progress=lambda *a: seen.append(a)
+        [paths[0], again],
+        tmp_path / "out.jsonl",
+        parallelism=PIECES,
+        progress=lambda *a: seen.append(a),
     )
-    reads = [(done, total) for stage, done, total in seen if stage == "read gen.jsonl"]
     total = paths[0].read_bytes().count(b"\n") + 1  # and the torn last line
-    assert len(reads) > 10 and {t for _, t in reads} == {total}
-    assert [d for d, _ in reads] == sorted(d for d, _ in reads) and reads[-1] == (total, total)
+    for name in ("gen.jsonl", "again.jsonl"):  # the second file is read in pieces too
+        reads = [(done, total) for stage, done, total in seen if stage == f"read {name}"]
+        assert len(reads) > 10 and {t for _, t in reads} == {total}
+        assert [d for d, _ in reads] == sorted(d for d, _ in reads)
+        assert reads[-1] == (total, total)
 
 
 def test_a_file_of_the_wrong_shape_fails_as_it_does_in_one_process(tmp_path: Path) -> None:
@@ -172,3 +181,23 @@ def test_a_file_of_the_wrong_shape_fails_as_it_does_in_one_process(tmp_path: Pat
     assert messages[0].endswith("records have fields text — need problem+solution (src-instruct)")
     assert "records have fields text — need problem+solution (src-instruct); " in messages[1]
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def die(piece: object) -> None:
+    os._exit(3)  # as the kernel's out-of-memory killer would end it: no exception, no word
+
+
+def test_a_worker_that_dies_fails_the_run_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = inputs(tmp_path)
+    out = tmp_path / "out.jsonl"
+    out.write_text("the previous output\n")
+    monkeypatch.setattr(read_pass, "_read_piece", die)
+    with pytest.raises(CurationError, match=r"a reading worker died .* --workers 1"):
+        curate(paths, out, parallelism=PIECES)
+    assert out.read_text() == "the previous output\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out")) in (
+        [],
+        [".out.jsonl.lock"],
+    )
