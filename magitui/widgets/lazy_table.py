@@ -20,11 +20,11 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.binding import Binding
 from textual.geometry import Size
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from magitui.widgets.row_cursor import RowCursorView
 
 # A cell's text, and the component class that styles it ("" for none).
 Cell = tuple[str, str]
@@ -43,7 +43,8 @@ class LazyColumn:
     grow: bool = False  # takes the width the other columns leave
 
 
-class LazyTable(ScrollView, can_focus=True):
+class LazyTable(RowCursorView, can_focus=True):
+    HEADER_LINES = HEADER_LINES
     COLUMNS: tuple[LazyColumn, ...] = ()
     COMPONENT_CLASSES = {"lazy-table--header", "lazy-table--cursor"}
     DEFAULT_CSS = """
@@ -71,15 +72,6 @@ class LazyTable(ScrollView, can_focus=True):
         }
     }
     """
-    BINDINGS = [
-        Binding("up", "move(-1)", "Up", show=False),
-        Binding("down", "move(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "edge(-1)", "First", show=False),
-        Binding("end", "edge(1)", "Last", show=False),
-    ]
-
     cursor_row: reactive[int] = reactive(0, repaint=False)
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -203,27 +195,18 @@ class LazyTable(ScrollView, can_focus=True):
         if HEADER_LINES <= y < self.size.height:
             self.refresh_lines(y)
 
+    def cursor_position(self) -> int:
+        return self.cursor_row
+
+    def row_total(self) -> int:
+        return len(self._order)
+
     def _move_to(self, position: int) -> None:
         if not self._order:
             self.cursor_row = 0
             return
         self.cursor_row = max(0, min(len(self._order) - 1, position))
-        visible = max(1, self.scrollable_content_region.height - HEADER_LINES)
-        top = int(self.scroll_offset.y)
-        if self.cursor_row < top:
-            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
-        elif self.cursor_row >= top + visible:
-            self.scroll_to(y=self.cursor_row - visible + 1, animate=False, immediate=True)
-
-    def action_move(self, delta: int) -> None:
-        self._move_to(self.cursor_row + delta)
-
-    def action_page(self, direction: int) -> None:
-        visible = max(1, self.scrollable_content_region.height - HEADER_LINES)
-        self._move_to(self.cursor_row + direction * visible)
-
-    def action_edge(self, direction: int) -> None:
-        self._move_to(0 if direction < 0 else len(self._order) - 1)
+        self.keep_row_visible(self.cursor_row)
 
     def on_click(self, event: events.Click) -> None:
         position = int(self.scroll_offset.y) + event.y - HEADER_LINES

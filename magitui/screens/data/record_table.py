@@ -17,9 +17,9 @@ from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from magitui.widgets.row_cursor import RowCursorView
 from magitui_core.curation.data_rows import KEPT, REJECTED, REMOVED, DataRow
 
 STATUS_CLASSES = {
@@ -55,7 +55,7 @@ def _fit(text: str, width: int, right: bool = False) -> str:
     return (text.rjust(width - 1) if right else set_cell_size(text, width - 1)) + " "
 
 
-class RecordTable(ScrollView, can_focus=True):
+class RecordTable(RowCursorView, can_focus=True):
     """Rows of a data file, in the order of ``show``; the cursor is a position in that order."""
 
     COMPONENT_CLASSES = {
@@ -66,12 +66,6 @@ class RecordTable(ScrollView, can_focus=True):
         "record-table--over",
     }
     BINDINGS = [
-        Binding("up", "move(-1)", "Up", show=False),
-        Binding("down", "move(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "edge(-1)", "First", show=False),
-        Binding("end", "edge(1)", "Last", show=False),
         Binding("enter", "select", "Record"),
     ]
 
@@ -107,7 +101,7 @@ class RecordTable(ScrollView, can_focus=True):
             # Order lists are sorted, so the old row (or its nearest neighbour) is a bisect away.
             position = min(bisect.bisect_left(order, current), len(order) - 1)
         self.cursor = position
-        self._scroll_to_cursor(center=True)
+        self.keep_row_visible(self.cursor, center=True)
         self.refresh()
 
     @property
@@ -165,31 +159,17 @@ class RecordTable(ScrollView, can_focus=True):
         if 0 <= y < self.size.height:
             self.refresh_lines(y)
 
+    def cursor_position(self) -> int:
+        return self.cursor
+
+    def row_total(self) -> int:
+        return len(self.order)
+
     def _move_to(self, position: int) -> None:
         if not self.order:
             return
         self.cursor = max(0, min(len(self.order) - 1, position))
-        self._scroll_to_cursor()
-
-    def _scroll_to_cursor(self, center: bool = False) -> None:
-        height = max(1, self.scrollable_content_region.height)
-        top = int(self.scroll_offset.y)
-        if center:
-            self.scroll_to(y=max(0, self.cursor - height // 2), animate=False, immediate=True)
-        elif self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False, immediate=True)
-        elif self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
-
-    def action_move(self, delta: int) -> None:
-        self._move_to(self.cursor + delta)
-
-    def action_page(self, direction: int) -> None:
-        height = max(1, self.scrollable_content_region.height)
-        self._move_to(self.cursor + direction * height)
-
-    def action_edge(self, direction: int) -> None:
-        self._move_to(0 if direction < 0 else len(self.order) - 1)
+        self.keep_row_visible(self.cursor)
 
     def action_select(self) -> None:
         index = self.current_index
