@@ -8,7 +8,7 @@ renamed over the target only when complete, so an interrupted run keeps the old 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii
 from pathlib import Path
@@ -123,11 +123,12 @@ def count_lines(path: Path) -> int:
     return count + (0 if last == b"\n" else 1)
 
 
-def json_line(obj: Mapping[str, str]) -> str:
-    """``json.dumps(obj) + "\\n"`` (ASCII-escaped, default separators) for an object whose
-    values are all strings, without the encoder's set-up on every call."""
+def training_line(instruction: str, response: str) -> str:
+    """``json.dumps({"instruction": instruction, "response": response}) + "\\n"`` (ASCII-escaped,
+    default separators, as upstream writes it), without the encoder's set-up on every call:
+    the output line of every kept record."""
     escape = encode_basestring_ascii
-    return "{" + ", ".join([f"{escape(k)}: {escape(v)}" for k, v in obj.items()]) + "}\n"
+    return f'{{"instruction": {escape(instruction)}, "response": {escape(response)}}}\n'
 
 
 def write_jsonl_atomic(

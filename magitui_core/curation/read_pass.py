@@ -34,7 +34,7 @@ from magitui_core.atomic import atomic_writer
 from magitui_core.curation.errors import CurationError
 from magitui_core.curation.facts import RecordFacts
 from magitui_core.curation.formats import AUTO, detect_format
-from magitui_core.curation.jsonl_io import BadLine, JsonlPiece, count_lines, json_line
+from magitui_core.curation.jsonl_io import BadLine, JsonlPiece, count_lines, training_line
 from magitui_core.curation.reading import (
     FileReader,
     InputSummary,
@@ -185,7 +185,7 @@ def read_part(
         facts.add(batch)
         write_started = time.perf_counter()
         # ASCII-escaped like upstream's json.dumps, so the same records give the same bytes.
-        spool.write(slot, [json_line(record.formatted()) for record in batch])
+        spool.write(slot, [training_line(r.instruction, r.response) for r in batch])
         writing += time.perf_counter() - write_started
     checks = sum(s for stage, s in timings.items() if stage not in IO_STAGES) - checks_before
     timings["write"] = timings.get("write", 0.0) + writing

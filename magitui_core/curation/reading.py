@@ -195,6 +195,7 @@ class FileReader:
         offsets: list[int] = []
         lengths: list[int] = []
         piece = JsonlPiece(path, bad, self.start, self.end)
+        name = str(path)
         try:
             for number, offset, length, obj in piece:
                 self.objects += 1
@@ -203,13 +204,13 @@ class FileReader:
                 if detected is None:
                     detected = self.detected = formats.detect_format(obj)
                     if detected is None:
-                        bad.append(BadLine(str(path), number, _fields_problem(AUTO, obj)))
+                        bad.append(BadLine(name, number, _fields_problem(AUTO, obj)))
                         continue
                     needed = frozenset(formats.REQUIRED_FIELDS[detected])
                 if not needed <= obj.keys():
-                    bad.append(BadLine(str(path), number, _fields_problem(detected, obj)))
+                    bad.append(BadLine(name, number, _fields_problem(detected, obj)))
                     continue
-                batch.append(to_record(detected, obj, f"{path}:{number}"))
+                batch.append(to_record(detected, obj, f"{name}:{number}"))
                 numbers.append(number)
                 offsets.append(offset)
                 lengths.append(length)

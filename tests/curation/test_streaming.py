@@ -20,7 +20,7 @@ import pytest
 
 from magitui_core.curation import dedupe
 from magitui_core.curation.dedupe import squash, text_key, text_keys
-from magitui_core.curation.jsonl_io import json_line, loads
+from magitui_core.curation.jsonl_io import loads, training_line
 from magitui_core.curation.pipeline import (
     CurateOptions,
     CurationResult,
@@ -151,11 +151,11 @@ def test_text_keys_follow_squash() -> None:
     assert dedupe._ASCII_WHITESPACE == b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "
 
 
-def test_json_line_is_json_dumps() -> None:
-    for text in HOSTILE:
-        obj = {"instruction": text, "response": text[::-1], "é\x00": text}
-        assert json_line(obj) == json.dumps(obj) + "\n"
-    assert json_line({}) == json.dumps({}) + "\n"
+def test_training_line_is_json_dumps() -> None:
+    for a in HOSTILE:
+        for b in HOSTILE[::-1]:
+            line = json.dumps({"instruction": a, "response": b}) + "\n"
+            assert training_line(a, b) == line
 
 
 def test_loads_is_json_loads_values_and_errors() -> None:
