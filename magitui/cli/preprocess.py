@@ -24,7 +24,7 @@ from magitui_core.curation.pipeline import (
     HELP,
 )
 from magitui_core.curation.preprocess import recipe_line
-from magitui_core.curation.read_pass import MAX_WORKERS_ASKED
+from magitui_core.curation.read_pass import MAX_WORKERS_ASKED, Parallelism
 from magitui_core.workspace import GENERATED_NAME
 
 if TYPE_CHECKING:
@@ -160,7 +160,6 @@ def preprocess(
     """
     from magitui_core.curation.formats import FormatError
     from magitui_core.curation.pipeline import CurateOptions, CurationError, curate
-    from magitui_core.curation.read_pass import Parallelism
 
     paths, out_path, report_path = _resolve(ctx, run, inputs, out, report)
     _warn_if_still_generating(ctx, paths)

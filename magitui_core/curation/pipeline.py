@@ -15,11 +15,12 @@ is an option, off by default, named in ``CurateOptions.deviations``.
 
 ``curate`` makes one pass over the inputs and holds no record past its batch. What a record's
 verdict needs that depends on it alone (its dedupe keys, whether it is empty, the benchmark
-passage it contains) is worked out as it is read, and its formatted line waits in an unnamed
-temp file beside the output; the rules that depend on the order then run over those few numbers
-per record, in the shuffled order. The output is written only when everything was read and
-checked, and renamed into place only when complete. A record needed again (an earlier duplicate
-to compare with, a removal for the report) is read again from its input line.
+passage it contains) is worked out as it is read (a big file in pieces, by worker processes:
+see read_pass), and its formatted line waits in an unnamed temp file beside the output; the
+rules that depend on the order then run over those few numbers per record, in the shuffled
+order. The output is written only when everything was read and checked, and renamed into place
+only when complete. A record needed again (an earlier duplicate to compare with, a removal for
+the report) is read again from its input line.
 """
 
 from __future__ import annotations
