@@ -19,8 +19,8 @@ import os
 import signal
 import sys
 import tempfile
-import threading
 import time
+import warnings
 from array import array
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -77,13 +77,15 @@ class Parallelism:
         return max(1, min(cpus, MAX_WORKERS))
 
 
-def why_not_fork() -> str | None:
-    """Why worker processes cannot be forked from here, or None when they can."""
-    if not sys.platform.startswith("linux"):  # macOS forks unsafely once frameworks are loaded
-        return f"forking workers is only done on Linux (this is {sys.platform})"
-    if threading.active_count() > 1:  # a lock another thread holds would stay held in a fork
-        return "this process runs other threads"
-    return None
+def can_fork() -> bool:
+    """Whether reading workers are forked here: on Linux. macOS forks unsafely once its
+    frameworks are loaded, and Windows cannot fork.
+
+    Other threads of this process (tqdm's monitor, started by a Hub download of a benchmark,
+    say) do not stop it: a worker runs only the reading code of this module, which takes no
+    lock that another thread of the parent could hold at the fork (it opens its own files, and
+    reports through the pool's own pipes)."""
+    return sys.platform.startswith("linux")
 
 
 class Spool:
@@ -331,7 +333,7 @@ class ReadPass:
         size = reader.path.stat().st_size
         if workers < 2 or size < least:
             return []
-        if self._pool is None and why_not_fork() is not None:  # the pool's own threads are fine
+        if not can_fork():
             return []
         first = _format_line_end(reader.path, reader.fmt)
         if first is None or size - first < least:
@@ -353,6 +355,10 @@ class ReadPass:
             self._pool = ProcessPoolExecutor(
                 self.workers, mp_context=context, initializer=_start_worker
             )
+            with warnings.catch_warnings():
+                # Python 3.12+ warns on any fork from a process with threads; see can_fork.
+                warnings.filterwarnings("ignore", "This process .* is multi-threaded")
+                self._pool.submit(int).result()  # forks the workers now, within the filter
         return self._pool
 
     def _absorb(self, reader: FileReader, part: _PieceRead) -> None:

@@ -126,18 +126,20 @@ def test_a_small_file_is_read_here(tmp_path: Path) -> None:
     assert result.workers == 1  # under two pieces' worth: not worth a fork
 
 
-def test_a_process_with_threads_reads_alone(tmp_path: Path) -> None:
+def test_a_process_with_other_threads_still_reads_in_workers(tmp_path: Path) -> None:
+    """A benchmark downloaded from the Hub leaves tqdm's monitor thread behind: the workers,
+    which take no lock such a thread could hold, are forked all the same."""
     paths = inputs(tmp_path)
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
-    try:  # a fork would copy whatever lock that thread held, held for good
+    try:
         result = curate(paths, tmp_path / "threads.jsonl", parallelism=PIECES)
     finally:
         stop.set()
         thread.join()
     reference = curate(paths, tmp_path / "serial.jsonl", parallelism=SERIAL)
-    assert result.workers == 1
+    assert result.workers == 3
     assert (tmp_path / "threads.jsonl").read_bytes() == (tmp_path / "serial.jsonl").read_bytes()
     assert result.summary() == reference.summary()
 
