@@ -219,8 +219,8 @@ class CurationProgress:
             console=self.console,
             transient=True,
             disable=not sys.stderr.isatty(),
-            # Drawn when curation reports, not by a thread of its own: curation forks its
-            # reading workers only from a process without other threads.
+            # Drawn when curation reports, not by a thread of its own: the bars move only
+            # then, and no thread is writing to the terminal when curation forks its workers.
             auto_refresh=False,
         )
         self.tasks: dict[str, TaskID] = {}
