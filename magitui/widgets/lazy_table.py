@@ -7,8 +7,8 @@ Here a row is a key and a mapping of cells, each cell a (text, style) pair of st
 the garbage collector stops looking at after one pass; columns have fixed widths, so nothing
 is measured, and a whole snapshot of any size is shown in the frame it arrives in.
 
-The API is KeyedTable's (``apply_rows``, ``selected_key``, ``select_key_soon``, columns that
-ask for a minimum table width), so a refresh keeps the cursor on its row by key.
+Like KeyedTable, it takes whole snapshots (``apply_rows``), keeps the cursor on its row by
+key across them (``selected_key``), and drops the columns that ask for a wider table.
 """
 
 from __future__ import annotations
@@ -78,7 +78,6 @@ class LazyTable(RowCursorView, can_focus=True):
         super().__init__(id=id, classes=classes)
         self._rows: dict[str, Cells] = {}
         self._order: list[str] = []
-        self._pending_key: str | None = None
 
     # ---- data ------------------------------------------------------------------------------
     @property
@@ -117,26 +116,10 @@ class LazyTable(RowCursorView, can_focus=True):
         keep, height = self.selected_key, self.cursor_row
         self._rows, self._order = new, order
         self.virtual_size = Size(0, len(order) + HEADER_LINES)  # cut to width, never wider
-        if self._pending_key in new:
-            keep, self._pending_key = self._pending_key, None
         target = order.index(keep) if keep in new else min(height, len(order) - 1)
         self._move_to(max(0, target))
         self.refresh()
         return True
-
-    def select_key_soon(self, key: str) -> None:
-        """Put the cursor on ``key`` now, or once a snapshot containing it arrives."""
-        if key in self._rows:
-            self._move_to(self._order.index(key))
-            self._pending_key = None
-        else:
-            self._pending_key = key
-
-    def forget_pending_key(self) -> None:
-        self._pending_key = None
-
-    def move_cursor(self, row: int) -> None:
-        self._move_to(row)
 
     # ---- drawing ---------------------------------------------------------------------------
     def _columns_for(self, width: int) -> tuple[LazyColumn, ...]:
@@ -155,31 +138,31 @@ class LazyTable(RowCursorView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         base = self.rich_style
+        widths = self._widths(width)
         if y < HEADER_LINES:
             header = base + self.get_component_rich_style("lazy-table--header")
-            labels = [(column.label, "") for column, _ in self._widths(width)]
-            return self._strip(labels, width, header, {})
+            labels = [(column.label, "") for column, _ in widths]
+            return self._strip(labels, widths, width, header)
         position = int(self.scroll_offset.y) + y - HEADER_LINES
         if position >= len(self._order):
             return Strip.blank(width, base)
         cells = self._rows[self._order[position]]
-        styles: dict[str, Style] = {}
-        row = [cells.get(column.key, ("", "")) for column, _ in self._widths(width)]
-        strip = self._strip(row, width, base, styles)
+        row = [cells.get(column.key, ("", "")) for column, _ in widths]
+        strip = self._strip(row, widths, width, base)
         if position == self.cursor_row:
             strip = strip.apply_style(self.get_component_rich_style("lazy-table--cursor"))
         return strip
 
     def _strip(
-        self, cells: Sequence[Cell], width: int, base: Style, styles: dict[str, Style]
+        self,
+        cells: Sequence[Cell],
+        widths: Sequence[tuple[LazyColumn, int]],
+        width: int,
+        base: Style,
     ) -> Strip:
         segments = []
-        for (text, style_name), (column, size) in zip(cells, self._widths(width), strict=True):
-            style = base
-            if style_name:
-                if style_name not in styles:
-                    styles[style_name] = self.get_component_rich_style(style_name)
-                style = base + styles[style_name]
+        for (text, style_name), (column, size) in zip(cells, widths, strict=True):
+            style = base + self.get_component_rich_style(style_name) if style_name else base
             segments.append(Segment(" ", base))
             segments.append(Segment(_fit(text, size - 2, column.right), style))
             segments.append(Segment(" ", base))

@@ -484,7 +484,7 @@ def _curate_locked(
         removed = _verdicts(facts, order, records, records.source, progress, timings, read)
         kept = array("q", (index for index in order if index not in removed))
         write_started = time.perf_counter()
-        spool.write_kept(out, kept, progress)
+        spool.write_kept(kept, progress)
         timings["write"] += time.perf_counter() - write_started
         removals = [
             Removal(

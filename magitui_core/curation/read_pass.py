@@ -143,8 +143,9 @@ class Spool:
         self.start.extend(start)
         self.size.extend(size)
 
-    def write_kept(self, out: Path, kept: Sequence[int], progress: Progress | None) -> None:
-        """The kept records' lines, in processing order, into ``out`` (atomically)."""
+    def write_kept(self, kept: Sequence[int], progress: Progress | None) -> None:
+        """The kept records' lines, in processing order, into the output (atomically)."""
+        out = self.out
         if progress is not None:
             progress("write", 0, len(kept))
         fds = [file.fileno() for file in self.files]
@@ -174,6 +175,9 @@ class Spool:
             file.close()
 
 
+IO_STAGES = ("read", "write")
+
+
 def read_part(
     reader: FileReader, facts: RecordFacts, store: StoredRecords, spool: Spool, slot: int
 ) -> None:
@@ -193,9 +197,6 @@ def read_part(
     timings["write"] = timings.get("write", 0.0) + writing
     reading = time.perf_counter() - started - checks - writing
     timings["read"] = timings.get("read", 0.0) + reading
-
-
-IO_STAGES = ("read", "write")
 
 
 @dataclass(frozen=True)
@@ -245,7 +246,6 @@ def _read_piece(piece: _Piece) -> _PieceRead:
     store = StoredRecords()
     facts = RecordFacts(shared.options, shared.matcher, {})
     read_part(reader, facts, store, shared.spool, shared.slot)
-    reader.progress = None
     return _PieceRead(reader, store, facts, shared.spool.take())
 
 
