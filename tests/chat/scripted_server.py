@@ -1,7 +1,7 @@
 """A scripted OpenAI-compatible server on 127.0.0.1 for what a real model cannot be made to do
 on cue: answer in given pieces, stop at `length`, refuse a field, or go silent mid-stream.
 
-It records every request body, so tests can check exactly what was sent.
+It records every request body, parsed and as sent, so tests can check exactly what was sent.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class ScriptedServer:
     def __init__(self, script: Script) -> None:
         self.script = script
         self.requests: list[tuple[str, dict[str, Any]]] = []  # (path, body)
+        self.raw_bodies: list[bytes] = []  # each body's bytes, as they came
         self.release = threading.Event()
         self.stalled = threading.Event()  # set once a stalled stream has sent its piece
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -46,7 +47,9 @@ class ScriptedServer:
                 self._reply(200, "application/json", json.dumps(body).encode())
 
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                raw_body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                body = json.loads(raw_body)
+                server.raw_bodies.append(raw_body)
                 server.requests.append((self.path, body))
                 script = server.script
                 refused = script.refuse & set(body)

@@ -51,6 +51,38 @@ def test_template_format_sends_messages_to_the_chat_api() -> None:
     assert client.last_prompt is None  # the server's template formats it
 
 
+def test_a_long_chat_goes_out_byte_for_byte_as_the_sdk_sends_it() -> None:
+    """The messages skip the SDK's schema walk (slow on long chats); the body must not change."""
+    from openai import OpenAI
+
+    earlier = [
+        {"role": role, "content": f"turn {index}: ünïcode, \"quotes\", ```code```\n"}
+        for index in range(40)
+        for role in ("user", "assistant")
+    ]
+    with scripted_server() as server:
+        settings = ChatSettings(server.base_url, "scripted", system="Be brief.", max_tokens=9)
+        client = ChatClient(Conversation(settings, list(earlier)))
+        "".join(client.send("next"))
+        sdk = OpenAI(base_url=server.base_url, api_key="not-needed", max_retries=0)
+        messages = [{"role": "system", "content": "Be brief."}, *earlier]
+        messages.append({"role": "user", "content": "next"})
+        stream = sdk.chat.completions.create(
+            model="scripted",
+            messages=messages,  # type: ignore[arg-type]
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            max_tokens=9,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        for _chunk in stream:
+            pass
+    ours, theirs = server.raw_bodies
+    assert len(json.loads(ours)["messages"]) == 82
+    assert ours == theirs
+
+
 def test_continue_in_magicoder_format_extends_the_same_answer() -> None:
     with scripted_server(Script(["def add(a, b):"], "length")) as server:
         client = client_for(server.base_url, prompt_format="magicoder")
