@@ -56,7 +56,7 @@ def test_a_long_chat_goes_out_byte_for_byte_as_the_sdk_sends_it() -> None:
     from openai import OpenAI
 
     earlier = [
-        {"role": role, "content": f"turn {index}: ünïcode, \"quotes\", ```code```\n"}
+        {"role": role, "content": f'turn {index}: ünïcode, "quotes", ```code```\n'}
         for index in range(40)
         for role in ("user", "assistant")
     ]
