@@ -14,9 +14,11 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import statistics
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -55,16 +57,53 @@ def tokens(count: int) -> list[str]:
 
 
 class StreamLog:
-    """What the server has sent so far, read by the sampler on the UI side."""
+    """What the server has sent so far, read by the sampler on the UI side. The server runs in
+    a process of its own, as a real one does, so the figures live in shared memory; times are
+    time.perf_counter(), one monotonic clock for every process on the machine."""
 
     def __init__(self) -> None:
-        self.chars = 0
-        self.first_sent: float | None = None
-        self.last_sent: float | None = None
-        self.received: float | None = None
+        # No locks: one writer, and a reader that tolerates a value one token old.
+        self._chars = multiprocessing.Value("q", 0, lock=False)
+        self._first_sent = multiprocessing.Value("d", 0.0, lock=False)
+        self._last_sent = multiprocessing.Value("d", 0.0, lock=False)
+        self._received = multiprocessing.Value("d", 0.0, lock=False)
+
+    @property
+    def received(self) -> float:
+        """When the server last read a request's first line."""
+        return float(self._received.value)
+
+    @received.setter
+    def received(self, value: float) -> None:
+        self._received.value = value
+
+    @property
+    def chars(self) -> int:
+        return int(self._chars.value)
+
+    @chars.setter
+    def chars(self, value: int) -> None:
+        self._chars.value = value
+
+    @property
+    def first_sent(self) -> float | None:
+        return self._first_sent.value or None
+
+    @first_sent.setter
+    def first_sent(self, value: float | None) -> None:
+        self._first_sent.value = value or 0.0
+
+    @property
+    def last_sent(self) -> float | None:
+        return self._last_sent.value or None
+
+    @last_sent.setter
+    def last_sent(self, value: float | None) -> None:
+        self._last_sent.value = value or 0.0
 
 
 def make_server(rate: float, count: int, log: StreamLog) -> ThreadingHTTPServer:
+    """The scripted server, bound at once so its port is known; it serves once started."""
     pieces = tokens(count)
 
     class Handler(BaseHTTPRequestHandler):
@@ -118,9 +157,24 @@ def make_server(rate: float, count: int, log: StreamLog) -> ThreadingHTTPServer:
             self.wfile.write(b"data: " + json.dumps(data).encode() + b"\n\n")
             self.wfile.flush()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+
+@contextlib.contextmanager
+def server_process(rate: float, count: int, log: StreamLog) -> Iterator[str]:
+    """The scripted server in a forked process of its own: a server in a thread of the
+    benchmark would take the GIL from the pane's UI thread, which no real server does."""
+    server = make_server(rate, count, log)
+    process = multiprocessing.get_context("fork").Process(
+        target=server.serve_forever, name="scripted server", daemon=True
+    )
+    process.start()
+    server.server_close()  # the child holds the listening socket now
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        process.terminate()
+        process.join(10)
 
 
 def raw_client_ttft(base_url: str, runs: int) -> list[float]:
@@ -157,7 +211,7 @@ async def pane_figures(base_url: str, log: StreamLog, args: argparse.Namespace) 
     from magitui.screens.chat.screen import ChatScreen
 
     app = MagituiApp()
-    figures: dict = {"ttft": []}
+    figures: dict = {"ttft": [], "to_server": []}
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("c")
@@ -184,18 +238,28 @@ async def pane_figures(base_url: str, log: StreamLog, args: argparse.Namespace) 
             prompt_box = screen.query_one(ChatInput)
             prompt_box.text = "hi"
             prompt_box.focus()
+            await settle(pilot)  # the prompt is on screen before Enter, as when a person types
             before = len(list(screen.query(AnswerView)))
             appended.clear()
+
+            async def watch(sample: list[tuple[float, int, int]]) -> None:
+                # From Enter on: pilot.press returns only once the app is idle.
+                while True:
+                    views = list(screen.query(AnswerView))
+                    markdown = last_markdown() if len(views) > before else None
+                    shown = len(markdown.source) if markdown is not None else 0
+                    sample.append((time.perf_counter(), log.chars, shown))
+                    await asyncio.sleep(0.02)
+
+            sampler = asyncio.create_task(watch(sample)) if sample is not None else None
             started = time.perf_counter()
             await pilot.press("enter")
             while screen.streaming or screen._turn is not None:
-                views = list(screen.query(AnswerView))
-                markdown = last_markdown() if len(views) > before else None
-                shown = len(markdown.source) if markdown is not None else 0
-                if sample is not None:
-                    sample.append((time.perf_counter(), log.chars, shown))
                 await asyncio.sleep(0.02)
+            if sampler is not None:
+                sampler.cancel()
             await settle(pilot)
+            figures["to_server"].append(log.received - started)
             return appended[0] - started if appended else float("nan")
 
         cold = await one_turn(3, None)
@@ -255,16 +319,13 @@ def main() -> None:
 
     env = isolated_env()
     log = StreamLog()
-    server = make_server(args.rate, args.tokens, log)
-    base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    config = Path(env["MAGITUI_CONFIG"])
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(f'[teacher]\nbase_url = "{base_url}"\nmodel = "{MODEL}"\n')
-
-    # The pane first, so its first turn pays for importing openai as a fresh TUI does.
-    pane = asyncio.run(pane_figures(base_url, log, args))
-    raw = raw_client_ttft(base_url, args.ttft_runs)
-    server.shutdown()
+    with server_process(args.rate, args.tokens, log) as base_url:
+        config = Path(env["MAGITUI_CONFIG"])
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(f'[teacher]\nbase_url = "{base_url}"\nmodel = "{MODEL}"\n')
+        # The pane first, so its first turn pays for importing openai as a fresh TUI does.
+        pane = asyncio.run(pane_figures(base_url, log, args))
+        raw = raw_client_ttft(base_url, args.ttft_runs)
     stops = stop_latency(args.ttft_runs)
 
     chars_per_token = len("".join(tokens(args.tokens))) / args.tokens
@@ -292,6 +353,8 @@ def main() -> None:
     print(f"time to first token, median of {args.ttft_runs}:")
     print(f"  raw openai client        {raw_ms:7.1f} ms")
     print(f"  chat pane (Enter→shown) {pane_ms:7.1f} ms   overhead {pane_ms - raw_ms:+.1f} ms")
+    to_server = statistics.median(pane["to_server"][1 : args.ttft_runs + 1]) * 1000
+    print(f"    of which Enter→request at the server {to_server:.1f} ms")
     print(
         f"  chat pane, first turn    {pane['cold_ttft'] * 1000:7.1f} ms   (opens the HTTP client)"
     )
