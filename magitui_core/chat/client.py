@@ -117,12 +117,14 @@ class ChatClient:
     def __init__(
         self, conversation: Conversation, api_key: str | None = None, timeout: float = 600.0
     ) -> None:
-        from openai import OpenAI
+        from openai import DefaultHttpxClient, OpenAI
 
         self.conversation = conversation
         settings = conversation.settings
+        self._sent = threading.Event()
         # Local servers take any key; the client library insists on one being set.
         self._client = OpenAI(
+            http_client=DefaultHttpxClient(event_hooks={"request": [self._trace_request]}),
             base_url=settings.base_url,
             api_key=api_key or "not-needed",
             timeout=timeout,
@@ -179,6 +181,24 @@ class ChatClient:
         if continuing:
             return template_prompt(messages, settings.model, continuing=True)
         return None
+
+    def next_request_sent(self) -> threading.Event:
+        """An event set once the next request's bytes are all written to the server, or it
+        has failed: the pane holds back its own work until then, so the request does not
+        wait on it."""
+        self._sent = threading.Event()
+        return self._sent
+
+    def _trace_request(self, request: Any) -> None:
+        # httpcore reports each step of a request to the "trace" extension; an HTTP/1.1 or
+        # HTTP/2 body written in full is "http11…" or "http2.send_request_body.complete".
+        sent = self._sent
+
+        def trace(event: str, info: dict[str, Any]) -> None:
+            if event.endswith("send_request_body.complete"):
+                sent.set()
+
+        request.extensions["trace"] = trace
 
     def close(self) -> None:
         """Cut the turn being streamed, from any thread, even when the server has gone silent:
@@ -243,7 +263,10 @@ class ChatClient:
         prompt = self.last_prompt = self.request_prompt(continuing)
         raw = prompt is not None
         try:
-            stream = self._open(prompt, continuing)
+            try:
+                stream = self._open(prompt, continuing)
+            finally:
+                self._sent.set()  # sent and answered, or failed: nothing more to wait for
             with stream:  # closes the connection however the loop ends
                 self._response = stream.response
                 if self._cut.is_set():  # closed while waiting for the first bytes

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ class Script:
     stall: bool = False  # after the first piece, send nothing until the server stops
     refuse: set[str] = field(default_factory=set)  # body fields answered with 422
     model: str = "scripted"
+    first_delay: float = 0.0  # seconds between the request and the first piece, as a prefill
 
 
 class ScriptedServer:
@@ -62,6 +64,7 @@ class ScriptedServer:
                     return
                 raw = self.path.endswith("/completions") and "chat" not in self.path
                 self._reply(200, "text/event-stream", b"")
+                time.sleep(script.first_delay)
                 for index, piece in enumerate(script.pieces):
                     self._event(_chunk(piece, None, raw))
                     if script.stall and index == 0:

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from pilot_helpers import drive, screen_text, settle, wait_until
 from textual.pilot import Pilot
-from textual.widgets import Input, OptionList
+from textual.widgets import Input, Markdown, OptionList
 
 from magitui.app import MagituiApp
-from magitui.screens.chat.message import AnswerView, Exchange
+from magitui.screens.chat.message import AnswerView
 from magitui.screens.chat.prompt_input import ChatInput
 from magitui.screens.chat.screen import ChatScreen, last_code_block
 from magitui.screens.chat.settings import ChatSettingsScreen, parse_settings
@@ -102,7 +102,7 @@ def test_enter_without_a_model_explains_and_keeps_the_text() -> None:
         await settle(pilot)
         assert "No model chosen" in screen_text(pilot.app)
         assert box(screen).text == "hello"
-        assert not screen.query(Exchange)
+        assert not screen.exchanges()
 
     drive(MagituiApp(), scenario)
 
@@ -311,7 +311,7 @@ def test_continue_extends_the_cut_answer_in_place(write_config) -> None:  # type
             await pilot.press("escape", "n")
             await turn_done(pilot, screen)
             (answer,) = answers(screen)  # the same answer, not a new exchange
-            assert answer.text == "def add(a, b):\n    return a + b"
+            assert answer.text == "def add(a, b):\n    return a + b" == shown(answer)
             assert screen.conversations[0].turns == [
                 {"role": "user", "content": "Write add"},
                 {"role": "assistant", "content": answer.text},
@@ -332,6 +332,52 @@ def test_continue_extends_the_cut_answer_in_place(write_config) -> None:  # type
             assert answers(screen)[-1].text == before
             assert screen.conversations[0].turns[-1] == {"role": "assistant", "content": before}
             assert screen.check_action("continue", ())
+
+        drive(MagituiApp(), scenario, size=(120, 30))
+
+
+def test_the_question_shows_at_once_when_the_first_token_is_slow(write_config) -> None:  # type: ignore[no-untyped-def]
+    """The frame after Enter waits a moment for the first token, never for a slow one."""
+    with scripted_server(Script(["Late"], first_delay=1.5)) as server:
+        with_teacher(write_config, server.base_url, "scripted")
+
+        async def scenario(pilot: Pilot[None]) -> None:
+            screen = await open_chat(pilot)
+            box(screen).focus()
+            await type_text(pilot, "Anyone there")
+            await pilot.press("enter")
+            await pilot.pause(0.3)
+            assert screen.streaming  # the server has not answered yet
+            text = screen_text(pilot.app)
+            assert "Anyone there" in text and "waiting for the first token" in text
+            assert "streaming — Esc stops" in text
+            await turn_done(pilot, screen)
+            assert shown(answers(screen)[-1]) == "Late"
+
+        drive(MagituiApp(), scenario, size=(120, 30))
+
+
+def test_a_redone_answer_replaces_the_one_shown(write_config) -> None:  # type: ignore[no-untyped-def]
+    with scripted_server(Script(["Hello", " world"])) as server:
+        with_teacher(write_config, server.base_url, "scripted")
+
+        async def scenario(pilot: Pilot[None]) -> None:
+            screen = await open_chat(pilot)
+            await send(pilot, screen, "Say hello")
+            await send(pilot, screen, "Again")
+            first, second = answers(screen)
+            assert shown(first) == first.text == shown(second) == "Hello world"
+            server.script = Script(["Bonjour"])
+            await pilot.press("escape", "r")
+            await turn_done(pilot, screen)
+            assert [shown(answer) for answer in answers(screen)] == ["Hello world", "Bonjour"]
+            assert screen.conversations[0].turns[-1]["content"] == "Bonjour"
+            # A redo that fails puts the answer back as it was.
+            server.script = Script(refuse={"model"})
+            await pilot.press("r")
+            await turn_done(pilot, screen)
+            assert shown(answers(screen)[-1]) == "Bonjour" and "failed" in screen_text(pilot.app)
+            assert [e.user_text for e in screen.exchanges()] == ["Say hello", "Again"]
 
         drive(MagituiApp(), scenario, size=(120, 30))
 
@@ -414,7 +460,12 @@ def test_a_server_that_is_down_is_an_inline_error_and_the_prompt_comes_back(writ
 
 # ---- against a real model server -------------------------------------------------------------
 def answers(screen: ChatScreen) -> list[AnswerView]:
-    return [answer for exchange in screen.query(Exchange) for answer in exchange.answers]
+    return [answer for exchange in screen.exchanges() for answer in exchange.answers]
+
+
+def shown(answer: AnswerView) -> str:
+    """The markdown the answer's widget holds: what is on screen, not what was received."""
+    return answer.query_one(Markdown).source
 
 
 async def send(pilot: Pilot[None], screen: ChatScreen, text: str) -> None:
@@ -593,7 +644,7 @@ def test_compare_streams_two_endpoints_side_by_side(
         await settle(pilot)
         assert screen.compare
         await send(pilot, screen, "Compare me")
-        last = list(screen.query(Exchange))[-1]
+        last = screen.exchanges()[-1]
         assert len(last.answers) == 2
         assert all(a.stats is not None for a in last.answers)
         for conversation, answer in zip(screen.conversations, last.answers, strict=True):

@@ -19,6 +19,10 @@ class UserMessage(Static):
         super().__init__(Content(text), classes="chat-user")
         self.text = text
 
+    def set_text(self, text: str) -> None:
+        self.text = text
+        self.update(Content(text))
+
 
 def stats_text(stats: TurnStats) -> str:
     parts = []
@@ -59,6 +63,18 @@ class AnswerView(Vertical):
         stopped: bool = False
 
     @dataclass
+    class Opened(Message):
+        """Posted by the view to itself when a stream starts: handled once it is mounted,
+        so the stream may start before the view is."""
+
+        generation: int
+        fresh: bool  # a new answer, not more of the one shown
+
+    @dataclass
+    class FirstPiece(Message):
+        """Bubbles to the screen once a stream's first text is in the view."""
+
+    @dataclass
     class Finished(Message):
         """Bubbles to the screen once the answer is fully rendered."""
 
@@ -81,23 +97,44 @@ class AnswerView(Vertical):
         yield Markdown(classes="chat-answer-body")
         yield Static(Content("waiting for the first token…"), classes="chat-answer-stats")
 
+    def set_label(self, label: str) -> None:
+        self.label = label
+        self.query_one(".chat-answer-label", Static).update(Content(label))
+
     def start(self) -> int:
         """Stream a new answer into the view; returns the stream's number."""
         self.text = ""
-        return self.resume()
+        return self._open(fresh=True)
 
     def resume(self) -> int:
         """Stream more text onto the answer shown (continue): the text so far stays."""
+        return self._open(fresh=False)
+
+    def _open(self, fresh: bool) -> int:
         self.generation += 1
         self.streaming = True
         self.stopped = False
         self.error = None
         self.stats = None
         self.remove_class("-error")
-        self._stream = Markdown.get_stream(self.query_one(Markdown))
-        if self.text:
-            self._set_stats("continuing…")
+        self._stream = None  # opened by the first piece
+        # Posted here, on the UI thread, before the stream's thread posts anything, so the
+        # view's message queue is made on this thread; the stream may start before the view
+        # is mounted, and its pieces wait in that queue until it is.
+        self.post_message(self.Opened(self.generation, fresh))
         return self.generation
+
+    async def on_answer_view_opened(self, message: AnswerView.Opened) -> None:
+        message.stop()
+        if message.generation != self.generation or not self.streaming:
+            return
+        if not message.fresh:
+            self._set_stats("continuing…")
+            return
+        markdown = self.query_one(Markdown)
+        if markdown.source:  # a redone answer: the old one goes
+            await markdown.update("")
+            self._set_stats("waiting for the first token…")
 
     def stop(self) -> None:
         """Stop showing new text at once; the worker notices at its next chunk."""
@@ -107,12 +144,19 @@ class AnswerView(Vertical):
 
     async def on_answer_view_chunk(self, message: AnswerView.Chunk) -> None:
         message.stop()
-        if self.stopped or self._stream is None or message.generation != self.generation:
+        if self.stopped or not self.streaming or message.generation != self.generation:
             return
-        if not self.text:
-            self._set_stats("streaming…")
         self.text += message.text
-        await self._stream.write(message.text)
+        if self._stream is not None:
+            await self._stream.write(message.text)
+            return
+        # The first piece goes to the widget at once, drawn in the same frame as the
+        # exchange; the stream batches the rest so that a fast server cannot outrun the screen.
+        self._set_stats("streaming…")
+        markdown = self.query_one(Markdown)
+        self._stream = Markdown.get_stream(markdown)
+        await markdown.append(message.text)
+        self.post_message(self.FirstPiece())
 
     async def on_answer_view_ended(self, message: AnswerView.Ended) -> None:
         message.stop()
@@ -154,6 +198,13 @@ class Exchange(Vertical):
         super().__init__(classes="chat-exchange")
         self.user_text = text
         self.answers = [AnswerView(label) for label in labels]
+
+    def fill(self, text: str, labels: list[str]) -> None:
+        """Put a turn into an exchange mounted ahead of time (the chat screen keeps one)."""
+        self.user_text = text
+        self.query_one(UserMessage).set_text(text)
+        for answer, label in zip(self.answers, labels, strict=True):
+            answer.set_label(label)
 
     def compose(self) -> ComposeResult:
         from textual.containers import Horizontal

@@ -16,7 +16,9 @@ import contextlib
 import copy
 import dataclasses
 import threading
+import time
 from collections.abc import Generator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
@@ -55,9 +57,15 @@ from magitui_core.chat.prompt_format import (
 from magitui_core.prompts import CHAT_TEMPLATE
 
 if TYPE_CHECKING:
+    from textual.widget import AwaitMount, Widget
+
     from magitui_core.chat.client import ChatClient
 
 FORCE_STOP_AFTER_S = 2.0
+# How long Enter may hold the screen still while the request is written (see _launch).
+REQUEST_HEAD_START_S = 0.01
+# How long the frame after Enter may wait for the first token, to show both (see _hold_frame).
+FIRST_FRAME_HOLD_S = 0.02
 DEFAULT_URL = "http://127.0.0.1:8000/v1"
 HINT = (
     "No messages yet. Press Enter (or i) to type, then Enter to send.\n"
@@ -171,6 +179,8 @@ class ChatScreen(MagituiScreen):
         self._clients: dict[tuple[int, str, str | None], ChatClient] = {}
         self._streaming_clients: dict[AnswerView, ChatClient] = {}  # what Escape cuts
         self._previous_stats: list[TurnStats | None] = []
+        self._spare: Exchange | None = None  # the next turn's exchange, mounted hidden
+        self._frame_hold: ExitStack | None = None  # drawing held back after Enter
         if endpoint is not None:
             self.select_endpoint(endpoint.base_url, endpoint.model)
 
@@ -188,6 +198,7 @@ class ChatScreen(MagituiScreen):
         self.query_one("#chat-raw").display = False
         self._status(f"[$text-muted]{MORE_KEYS}[/]")
         self._show_header()  # endpoints are looked for on screen resume, the first show included
+        self.call_after_refresh(self._prepare_spare)
 
     @work(
         thread=True,
@@ -242,12 +253,7 @@ class ChatScreen(MagituiScreen):
                 f"prompt format {prompt_format!r} — use one of {', '.join(PROMPT_FORMATS)}"
             )
         self._chosen = True
-        sampling: dict[str, float | int] = {}
-        if temperature is not None:
-            sampling["temperature"] = temperature
-        if max_tokens is not None:
-            sampling["max_tokens"] = max_tokens
-        self._use_endpoint(base_url, model, prompt_format, sampling)
+        self._use_endpoint(base_url, model, prompt_format, temperature, max_tokens)
         if self.is_mounted:
             self._show_header()
 
@@ -256,16 +262,19 @@ class ChatScreen(MagituiScreen):
         base_url: str,
         model: str,
         prompt_format: str | None,
-        sampling: dict[str, float | int] | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
     ) -> None:
         if prompt_format is None:
             prompt_format = "magicoder" if lacks_chat_template(model) else "template"
+        a = self.pane.a
         a = dataclasses.replace(
-            self.pane.a,
+            a,
             base_url=base_url,
             model=model,
             prompt_format=prompt_format,
-            **(sampling or {}),
+            temperature=a.temperature if temperature is None else temperature,
+            max_tokens=a.max_tokens if max_tokens is None else max_tokens,
         )
         self._set_pane(PaneSettings(a, self.pane.b))
 
@@ -339,31 +348,40 @@ class ChatScreen(MagituiScreen):
         await self.start_turn("send", text)
 
     async def start_turn(self, action: Action, text: str) -> None:
+        self._hold_frame()
         self._hide_raw()
         sides = self.conversations if self.compare else self.conversations[:1]
         labels = [self._label(index) for index in range(len(sides))]
         log = self.query_one("#chat-log", VerticalScroll)
         previous: list[str] = []
+        new = False  # a new exchange to mount
         if action != "send":
-            exchange = self._exchanges()[-1]
+            exchange = self.exchanges()[-1]
             previous = [answer.text for answer in exchange.answers]
             self._previous_stats = [answer.stats for answer in exchange.answers]
         else:
-            exchange = Exchange(text, labels)
-            self.query_one("#chat-empty").display = False
-            await log.mount(exchange)  # its Markdown must exist before the stream opens
+            spare = self._take_spare(text, labels)
+            exchange = spare or Exchange(text, labels)
+            new = spare is None
         self._turn = (action, text, exchange, previous)
         # The histories before this turn: what a forced stop rebuilds from.
         self._before = [copy.deepcopy(conversation.turns) for conversation in sides]
         self._sides = len(sides)
         self._errors = []
         self._stop.clear()
-        log.anchor()  # follow the answer, until the reader scrolls up
+        # The request leaves first. An exchange that was not ready (no spare) is built
+        # while the server thinks; its answers take their stream's pieces once mounted.
         self._launch(action, text, exchange, sides)
+        if action == "send":
+            self.query_one("#chat-empty").display = False
+            if new:
+                await self._add_to_log(exchange)
+        log.anchor()  # follow the answer, until the reader scrolls up
 
     def _launch(
         self, action: Action, text: str, exchange: Exchange, sides: list[Conversation]
     ) -> None:
+        sent: list[threading.Event] = []
         for answer, conversation in zip(exchange.answers, sides, strict=False):
             if action == "continue":
                 if not _cut(answer):
@@ -372,6 +390,9 @@ class ChatScreen(MagituiScreen):
             else:
                 generation = answer.start()
             self._live.add(answer)
+            client = self._clients.get(self._client_key(conversation))
+            if client is not None:  # a first turn's client is made, imports and all, in the thread
+                sent.append(client.next_request_sent())
             # A daemon thread, not a Textual worker: the app waits for its workers on exit, and
             # a stream stalled in a blocking read (left behind by Escape) must not hold it up.
             threading.Thread(
@@ -380,8 +401,15 @@ class ChatScreen(MagituiScreen):
                 name="chat stream",
                 daemon=True,
             ).start()
+        # This thread steps aside until the requests are written (a millisecond or two):
+        # drawing the new exchange would otherwise hold the GIL while they wait for it. A
+        # request still connecting (TLS to a remote server) is not waited for past the cap.
+        deadline = time.monotonic() + REQUEST_HEAD_START_S
+        for event in sent:
+            event.wait(max(0.0, deadline - time.monotonic()))
         self._status("[b $accent]streaming[/] — Esc stops")
-        self.sync_bindings()
+        # The footer's keys change too: rebuilt once the held frame is drawn (_release_frame),
+        # so that the first token does not wait for the rebuild. Esc works all along.
 
     def _stream(
         self,
@@ -433,11 +461,39 @@ class ChatScreen(MagituiScreen):
     def _client_for(self, conversation: Conversation) -> ChatClient:
         from magitui_core.chat.client import ChatClient
 
-        key = (id(conversation), conversation.settings.base_url, self.api_key)
+        key = self._client_key(conversation)
         client = self._clients.get(key)
         if client is None:
             client = self._clients[key] = ChatClient(conversation, api_key=self.api_key)
         return client
+
+    def _hold_frame(self) -> None:
+        """Draw nothing until the first piece of the answer is in, for FIRST_FRAME_HOLD_S at
+        most: a quick server's first token then shows in the frame that shows the question.
+        Drawing that frame first (a layout of the whole log) took the milliseconds in which
+        the token came, and it waited for the frame to end."""
+        if self._frame_hold is None:
+            self._frame_hold = ExitStack()
+            self._frame_hold.enter_context(self.app.batch_update())
+            self.set_timer(FIRST_FRAME_HOLD_S, self._release_frame)
+
+    @on(AnswerView.FirstPiece)
+    def _first_piece(self, event: AnswerView.FirstPiece) -> None:
+        event.stop()
+        self._release_frame()
+
+    def _release_frame(self) -> None:
+        if self._frame_hold is not None:
+            hold, self._frame_hold = self._frame_hold, None
+            hold.close()
+            self.sync_bindings()
+
+    def on_unmount(self) -> None:
+        if self._frame_hold is not None:
+            self._frame_hold.close()
+
+    def _client_key(self, conversation: Conversation) -> tuple[int, str, str | None]:
+        return (id(conversation), conversation.settings.base_url, self.api_key)
 
     def stop_generation(self) -> None:
         self._stop.set()
@@ -470,6 +526,7 @@ class ChatScreen(MagituiScreen):
     @on(AnswerView.Finished)
     def _answer_finished(self, event: AnswerView.Finished) -> None:
         event.stop()
+        self._release_frame()  # an answer that ended before any text: an error, a stop
         answer = event.answer
         self._live.discard(answer)
         if answer.error:
@@ -483,6 +540,7 @@ class ChatScreen(MagituiScreen):
             return
         action, text, exchange, previous = self._turn
         self._turn = None
+        self._prepare_spare()  # for the next turn, while the reader reads
         if not self._errors:
             stats = [a.stats for a in exchange.answers if a.stats is not None]
             cut = any(s.finish_reason == "length" for s in stats)
@@ -513,7 +571,7 @@ class ChatScreen(MagituiScreen):
             for answer, old, old_stats in olds:
                 answer.remove_class("-error")
                 await answer.show_saved(old, old_stats, note="as before")
-        await log.mount(Static(Content(f"⚠ {message}"), classes="chat-error"))
+        await self._add_to_log(Static(Content(f"⚠ {message}"), classes="chat-error"))
         log.scroll_end(animate=False)
         where = "the prompt is back in the box" if action == "send" else "the answers are as before"
         self._status(f"[b $error]failed[/] — {where}; o changes the endpoint")
@@ -523,7 +581,7 @@ class ChatScreen(MagituiScreen):
     async def action_regenerate(self) -> None:
         if self.streaming or not self._has_answer():
             return
-        exchange = self._exchanges()[-1]
+        exchange = self.exchanges()[-1]
         await self.start_turn("regenerate", exchange.user_text)
 
     async def action_continue(self) -> None:
@@ -550,7 +608,7 @@ class ChatScreen(MagituiScreen):
     async def action_edit_last(self) -> None:
         if self.streaming or not self._has_answer():
             return
-        exchange = self._exchanges()[-1]
+        exchange = self.exchanges()[-1]
         # Nothing is removed yet: Enter replaces the last turn, Esc keeps it.
         self._editing_last = True
         box = self.query_one(ChatInput)
@@ -566,7 +624,7 @@ class ChatScreen(MagituiScreen):
             turns = conversation.turns
             if len(turns) >= 2 and turns[-1]["role"] == "assistant":
                 del turns[-2:]
-        exchanges = self._exchanges()
+        exchanges = self.exchanges()
         if exchanges:
             await exchanges[-1].remove()
 
@@ -696,6 +754,10 @@ class ChatScreen(MagituiScreen):
         if self.compare:
             # B starts from A's history, so both answer the next prompt in the same context.
             self.conversations[1].turns = copy.deepcopy(self.conversations[0].turns)
+        if self._spare is not None:  # it has the other number of answers
+            self._spare.remove()
+            self._spare = None
+        self._prepare_spare()
         self._show_header()
 
     def action_save(self) -> None:
@@ -744,7 +806,7 @@ class ChatScreen(MagituiScreen):
         log = self.query_one("#chat-log", VerticalScroll)
         for user, answer in zip(turns[0::2], turns[1::2], strict=False):
             exchange = Exchange(user["content"], [self._label(0)])
-            await log.mount(exchange)
+            await self._add_to_log(exchange)
             await exchange.answers[0].show_saved(answer["content"])
         self.query_one("#chat-empty").display = not turns
         log.scroll_end(animate=False)
@@ -797,22 +859,59 @@ class ChatScreen(MagituiScreen):
         tag = "AB"[index] + " · " if self.compare else ""
         return f"{tag}{_short_model(settings.model)}"
 
-    def _exchanges(self) -> list[Exchange]:
-        return list(self.query(Exchange))
+    def exchanges(self) -> list[Exchange]:
+        """The exchanges shown, oldest first."""
+        # The log's own children: a query of the screen would walk every block of every
+        # answer, and the footer asks this for each key it draws.
+        log = self.query_one("#chat-log")
+        return [child for child in log.query_children(Exchange) if child is not self._spare]
+
+    # ---- the next turn's exchange, made ahead ---------------------------------------------
+    def _prepare_spare(self) -> None:
+        """Mount the next turn's exchange, hidden, while nothing else happens: Enter then
+        shows it instead of building it, which took milliseconds the first token waited for."""
+        if self._spare is not None or not self.is_mounted:
+            return
+        sides = len(self.conversations) if self.compare else 1
+        self._spare = Exchange("", [self._label(index) for index in range(sides)])
+        self._spare.display = False
+        self.query_one("#chat-log").mount(self._spare)
+
+    def _take_spare(self, text: str, labels: list[str]) -> Exchange | None:
+        """The spare exchange, filled and shown; None where it does not fit this turn."""
+        spare = self._spare
+        if spare is None or not spare.is_mounted:
+            return None  # still being mounted: it stays the spare, the turn builds its own
+        self._spare = None
+        if len(spare.answers) != len(labels):
+            spare.remove()  # A/B was switched since it was made
+            return None
+        spare.fill(text, labels)
+        spare.display = True
+        return spare
+
+    def _add_to_log(self, widget: Widget) -> AwaitMount:
+        """Mount at the end of the log, before the hidden spare exchange."""
+        log = self.query_one("#chat-log")
+        if self._spare is None:
+            return log.mount(widget)
+        return log.mount(widget, before=self._spare)
 
     def _last_answer(self) -> AnswerView | None:
-        exchanges = self._exchanges()
+        exchanges = self.exchanges()
         return exchanges[-1].answers[0] if exchanges else None
 
     def _has_answer(self) -> bool:
-        return bool(self._exchanges()) and bool(self.conversations[0].turns)
+        return bool(self.exchanges()) and bool(self.conversations[0].turns)
 
     def _cut_at_length(self) -> bool:
-        exchanges = self._exchanges()
+        exchanges = self.exchanges()
         return bool(exchanges) and any(_cut(answer) for answer in exchanges[-1].answers)
 
     async def _clear_log(self) -> None:
         await self.query_one("#chat-log").query(".chat-exchange, .chat-error").remove()
+        self._spare = None  # removed with the rest
+        self._prepare_spare()
 
     def _show_header(self) -> None:
         a = self.pane.a
