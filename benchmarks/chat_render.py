@@ -206,7 +206,6 @@ async def pane_figures(base_url: str, log: StreamLog, args: argparse.Namespace) 
     from textual.widgets import Markdown
 
     from magitui.app import MagituiApp
-    from magitui.screens.chat.message import AnswerView
     from magitui.screens.chat.prompt_input import ChatInput
     from magitui.screens.chat.screen import ChatScreen
 
@@ -220,8 +219,8 @@ async def pane_figures(base_url: str, log: StreamLog, args: argparse.Namespace) 
         assert isinstance(screen, ChatScreen)
 
         def last_markdown() -> Markdown | None:
-            views = list(screen.query(AnswerView))
-            return views[-1].query_one(Markdown) if views else None
+            exchanges = screen.exchanges()  # shown ones: not the next turn's, mounted hidden
+            return exchanges[-1].answers[0].query_one(Markdown) if exchanges else None
 
         # When the pane first hands text to its Markdown widget: the end of "time to first token".
         appended: list[float] = []
@@ -239,14 +238,14 @@ async def pane_figures(base_url: str, log: StreamLog, args: argparse.Namespace) 
             prompt_box.text = "hi"
             prompt_box.focus()
             await settle(pilot)  # the prompt is on screen before Enter, as when a person types
-            before = len(list(screen.query(AnswerView)))
+            before = len(screen.exchanges())
             appended.clear()
 
             async def watch(sample: list[tuple[float, int, int]]) -> None:
                 # From Enter on: pilot.press returns only once the app is idle.
                 while True:
-                    views = list(screen.query(AnswerView))
-                    markdown = last_markdown() if len(views) > before else None
+                    shown_now = len(screen.exchanges())
+                    markdown = last_markdown() if shown_now > before else None
                     shown = len(markdown.source) if markdown is not None else 0
                     sample.append((time.perf_counter(), log.chars, shown))
                     await asyncio.sleep(0.02)
