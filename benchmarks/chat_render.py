@@ -2,10 +2,14 @@
 add to the time to first token compared with the raw openai client on the same server, and how
 soon does ChatClient.close() (Escape) end a stream whose server has gone silent?
 
-A scripted OpenAI-compatible server on 127.0.0.1 streams a markdown answer (prose, lists,
-code blocks) at a fixed token rate. The pane runs headless (Textual's run_test), so the
-figures are the UI thread's own cost, without a terminal's. Prints figures; asserts nothing.
+A scripted OpenAI-compatible server on 127.0.0.1, in a process of its own, streams a markdown
+answer (prose, lists, code blocks) at a fixed token rate. It answers at once by default: no
+server time for the pane's work to hide in, the pane's worst case (--first-token-ms gives it a
+model's prefill). --history starts from a chat of that many turns. The pane runs headless
+(Textual's run_test), so the figures are the UI thread's own cost, without a terminal's.
+Prints figures; asserts nothing.
     python benchmarks/chat_render.py [--rate 200] [--tokens 2000] [--ttft-runs 7]
+        [--history 0] [--first-token-ms 0]
 """
 
 from __future__ import annotations
@@ -102,8 +106,11 @@ class StreamLog:
         self._last_sent.value = value or 0.0
 
 
-def make_server(rate: float, count: int, log: StreamLog) -> ThreadingHTTPServer:
-    """The scripted server, bound at once so its port is known; it serves once started."""
+def make_server(
+    rate: float, count: int, log: StreamLog, first_token_s: float = 0.0
+) -> ThreadingHTTPServer:
+    """The scripted server, bound at once so its port is known; it serves once started.
+    ``first_token_s``: its wait before the first token, as a model's prefill."""
     pieces = tokens(count)
 
     class Handler(BaseHTTPRequestHandler):
@@ -131,6 +138,7 @@ def make_server(rate: float, count: int, log: StreamLog) -> ThreadingHTTPServer:
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
             log.chars = 0
+            time.sleep(first_token_s)
             started = time.perf_counter()
             for index, piece in enumerate(pieces[:limit]):
                 # A steady rate, on a schedule so slow writes do not lower it.
@@ -161,10 +169,12 @@ def make_server(rate: float, count: int, log: StreamLog) -> ThreadingHTTPServer:
 
 
 @contextlib.contextmanager
-def server_process(rate: float, count: int, log: StreamLog) -> Iterator[str]:
+def server_process(
+    rate: float, count: int, log: StreamLog, first_token_s: float = 0.0
+) -> Iterator[str]:
     """The scripted server in a forked process of its own: a server in a thread of the
     benchmark would take the GIL from the pane's UI thread, which no real server does."""
-    server = make_server(rate, count, log)
+    server = make_server(rate, count, log, first_token_s)
     process = multiprocessing.get_context("fork").Process(
         target=server.serve_forever, name="scripted server", daemon=True
     )
@@ -196,6 +206,19 @@ def raw_client_ttft(base_url: str, runs: int) -> list[float]:
     return times
 
 
+def history(base_url: str, turns: int) -> Path:
+    """A saved chat of ``turns`` questions and markdown answers, to start from."""
+    import tempfile
+
+    from magitui_core.chat.client import ChatSettings, Conversation
+
+    conversation = Conversation(ChatSettings(base_url, MODEL))
+    for index in range(turns):
+        conversation.turns.append({"role": "user", "content": f"Question {index}: add numbers"})
+        conversation.turns.append({"role": "assistant", "content": ANSWER})
+    return conversation.save(Path(tempfile.mkdtemp(prefix="magitui-bench-")) / "history.json")
+
+
 async def pane_figures(base_url: str, log: StreamLog, args: argparse.Namespace) -> dict:
     import sys
 
@@ -217,6 +240,9 @@ async def pane_figures(base_url: str, log: StreamLog, args: argparse.Namespace) 
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, ChatScreen)
+        if args.history:
+            await screen.load_transcript(history(base_url, args.history))
+            await settle(pilot)
 
         def last_markdown() -> Markdown | None:
             exchanges = screen.exchanges()  # shown ones: not the next turn's, mounted hidden
@@ -265,8 +291,6 @@ async def pane_figures(base_url: str, log: StreamLog, args: argparse.Namespace) 
         for _ in range(args.ttft_runs):
             figures["ttft"].append(await one_turn(3, None))
         figures["cold_ttft"] = cold
-        await pilot.press("x")  # a fresh chat for the long stream
-        await settle(pilot)
         sample: list[tuple[float, int, int]] = []
         await one_turn(args.tokens, sample)
         markdown = last_markdown()
@@ -314,11 +338,20 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="tokens per second")
     parser.add_argument("--tokens", type=int, default=2000, help="tokens in the long answer")
     parser.add_argument("--ttft-runs", type=int, default=7)
+    parser.add_argument(
+        "--history", type=int, default=0, help="turns already in the chat (a loaded transcript)"
+    )
+    parser.add_argument(
+        "--first-token-ms",
+        type=float,
+        default=0.0,
+        help="the server's wait before the first token, as a model's prefill",
+    )
     args = parser.parse_args()
 
     env = isolated_env()
     log = StreamLog()
-    with server_process(args.rate, args.tokens, log) as base_url:
+    with server_process(args.rate, args.tokens, log, args.first_token_ms / 1000) as base_url:
         config = Path(env["MAGITUI_CONFIG"])
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(f'[teacher]\nbase_url = "{base_url}"\nmodel = "{MODEL}"\n')
@@ -340,7 +373,8 @@ def main() -> None:
     pane_ms = statistics.median(pane["ttft"]) * 1000
     print(
         f"scripted server: {args.rate:.0f} tokens/s, {args.tokens} tokens "
-        f"({pane['chars']} characters of markdown with code blocks); pane headless 100x30"
+        f"({pane['chars']} characters of markdown with code blocks), first token after "
+        f"{args.first_token_ms:g} ms; pane headless 100x30, {args.history} turns loaded before"
     )
     print(f"render lag while streaming (tokens sent but not yet shown), {len(lags)} samples:")
     if lags:
