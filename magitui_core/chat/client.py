@@ -24,6 +24,7 @@ from magitui_core.chat.prompt_format import (
     magicoder_prompt,
     template_prompt,
 )
+from magitui_core.openai_body import plain_messages
 
 
 class ChatError(RuntimeError):
@@ -243,13 +244,10 @@ class ChatClient:
             # fields with 422 and always adds the generation prompt; it serves local folders,
             # whose template is rendered here and sent by the completions route above.
             extra = {"continue_final_message": True, "add_generation_prompt": False}
-        # The SDK walks `messages` against its typed schema before a byte is sent, with the
-        # GIL held: about 0.1 ms a message on every turn, so a long chat's first token (and
-        # the pane drawing it) waited on it. Plain role/content strings come out of that walk
-        # as they went in, so they go in extra_body, which the SDK merges after the walk into
-        # the place the empty list holds: the body sent is the same, byte for byte.
-        body = {"messages": self.conversation.messages(), **extra}
-        return self._client.chat.completions.create(messages=[], extra_body=body, **common)
+        # Past the SDK's schema walk of every message: a long chat's first token waited on it.
+        return self._client.chat.completions.create(
+            **plain_messages(self.conversation.messages(), extra), **common
+        )
 
     def _stream(self, continuing: bool) -> Generator[str, None, str]:
         """Yield the answer's pieces; return the whole text. Stats go to self.last."""

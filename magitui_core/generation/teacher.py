@@ -37,6 +37,7 @@ from magitui_core.generation.token_budget import (
     answer_budget,
     token_counter,
 )
+from magitui_core.openai_body import plain_messages
 
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
@@ -327,7 +328,7 @@ class TeacherClient:
             request = functools.partial(
                 self.client.chat.completions.create,
                 model=self.model,
-                messages=messages,  # type: ignore[arg-type]
+                **plain_messages(messages),  # past the SDK's schema walk of each message
                 max_tokens=budget,
                 n=1,
                 temperature=temperature,

@@ -240,3 +240,32 @@ def test_probe_reports_models_latency_and_system_role(
         f"{root}/models is not found (404) — OpenAI-compatible APIs usually live under "
         f"/v1: try {root}/v1"
     )
+
+
+def test_a_request_goes_out_byte_for_byte_as_the_sdk_sends_it() -> None:
+    """The messages skip the SDK's schema walk (magitui_core.openai_body); the body must not."""
+    import json
+
+    import openai
+
+    from tests.chat.scripted_server import Script, scripted_server
+
+    answer = "[Problem Description]\nAdd two numbers.\n\n[Solution]\n```python\nx = 1\n```"
+    with scripted_server(Script([answer], model="teacher-model")) as server:
+        client = TeacherClient(server.base_url, "teacher-model", attempts=1)
+        system = 'You are "exceptionally" skilled — ünïcode\n'
+        completion = run(client, client.complete(system, PROMPT, 256, 0.0, seed=42))
+        assert completion.text == answer
+        ours = server.raw_bodies[-1]
+        sdk = openai.OpenAI(base_url=server.base_url, api_key="not-needed", max_retries=0)
+        sdk.chat.completions.create(
+            model="teacher-model",
+            messages=client.messages(system, PROMPT),  # type: ignore[arg-type]
+            max_tokens=json.loads(ours)["max_tokens"],
+            n=1,
+            temperature=0.0,
+            seed=42,
+        )
+        theirs = server.raw_bodies[-1]
+    assert json.loads(ours)["messages"][0]["content"] == system
+    assert ours == theirs
