@@ -60,50 +60,39 @@ def tokens(count: int) -> list[str]:
     return [pieces[i % len(pieces)] for i in range(count)]
 
 
+class Shared:
+    """An attribute kept in shared memory, so that the server's process writes what the
+    benchmark reads. No lock: one writer, and a reader that takes a value one token old."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind  # a multiprocessing type code: "q" int, "d" float
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, log: StreamLog, owner: type | None = None) -> float:
+        slot = log.__dict__.get(self.slot)
+        if slot is None:
+            slot = log.__dict__[self.slot] = multiprocessing.Value(self.kind, 0, lock=False)
+        return slot.value
+
+    def __set__(self, log: StreamLog, value: float) -> None:
+        self.__get__(log)  # made on first use
+        log.__dict__[self.slot].value = value
+
+
 class StreamLog:
-    """What the server has sent so far, read by the sampler on the UI side. The server runs in
-    a process of its own, as a real one does, so the figures live in shared memory; times are
-    time.perf_counter(), one monotonic clock for every process on the machine."""
+    """What the server has sent so far, read by the sampler on the UI side. Times are
+    time.perf_counter(), one monotonic clock for every process on the machine; 0: not yet."""
+
+    chars = Shared("q")
+    first_sent = Shared("d")
+    last_sent = Shared("d")
+    received = Shared("d")  # when the server last read a request's first line
 
     def __init__(self) -> None:
-        # No locks: one writer, and a reader that tolerates a value one token old.
-        self._chars = multiprocessing.Value("q", 0, lock=False)
-        self._first_sent = multiprocessing.Value("d", 0.0, lock=False)
-        self._last_sent = multiprocessing.Value("d", 0.0, lock=False)
-        self._received = multiprocessing.Value("d", 0.0, lock=False)
-
-    @property
-    def received(self) -> float:
-        """When the server last read a request's first line."""
-        return float(self._received.value)
-
-    @received.setter
-    def received(self, value: float) -> None:
-        self._received.value = value
-
-    @property
-    def chars(self) -> int:
-        return int(self._chars.value)
-
-    @chars.setter
-    def chars(self, value: int) -> None:
-        self._chars.value = value
-
-    @property
-    def first_sent(self) -> float | None:
-        return self._first_sent.value or None
-
-    @first_sent.setter
-    def first_sent(self, value: float | None) -> None:
-        self._first_sent.value = value or 0.0
-
-    @property
-    def last_sent(self) -> float | None:
-        return self._last_sent.value or None
-
-    @last_sent.setter
-    def last_sent(self, value: float | None) -> None:
-        self._last_sent.value = value or 0.0
+        for name in ("chars", "first_sent", "last_sent", "received"):
+            getattr(self, name)  # in shared memory before the server's process is forked
 
 
 def make_server(
@@ -273,7 +262,7 @@ async def pane_figures(base_url: str, log: StreamLog, args: argparse.Namespace) 
                     shown_now = len(screen.exchanges())
                     markdown = last_markdown() if shown_now > before else None
                     shown = len(markdown.source) if markdown is not None else 0
-                    sample.append((time.perf_counter(), log.chars, shown))
+                    sample.append((time.perf_counter(), int(log.chars), shown))
                     await asyncio.sleep(0.02)
 
             sampler = asyncio.create_task(watch(sample)) if sample is not None else None
