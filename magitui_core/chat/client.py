@@ -12,6 +12,7 @@ import json
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -105,6 +106,24 @@ class Conversation:
         return cls(settings, turns)
 
 
+class RequestWatch:
+    """Sets its event once a request's body is written, from an httpx request hook."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def watch(self, request: Any) -> None:
+        # httpcore reports each step of a request to the "trace" extension; an HTTP/1.1 or
+        # HTTP/2 body written in full is "http11…" or "http2.send_request_body.complete".
+        event = self.event
+
+        def trace(step: str, info: dict[str, Any]) -> None:
+            if step.endswith("send_request_body.complete"):
+                event.set()
+
+        request.extensions["trace"] = trace
+
+
 class ChatStopped(ChatError):
     """The turn was cut by ChatClient.close(): a stop, not a failure."""
 
@@ -122,10 +141,13 @@ class ChatClient:
 
         self.conversation = conversation
         settings = conversation.settings
-        self._sent = threading.Event()
+        self._sent = RequestWatch()
+        http = DefaultHttpxClient(event_hooks={"request": [self._sent.watch]})
+        # Its connections close with this client, as those of a client the SDK makes do.
+        weakref.finalize(self, http.close)
         # Local servers take any key; the client library insists on one being set.
         self._client = OpenAI(
-            http_client=DefaultHttpxClient(event_hooks={"request": [self._trace_request]}),
+            http_client=http,
             base_url=settings.base_url,
             api_key=api_key or "not-needed",
             timeout=timeout,
@@ -187,19 +209,8 @@ class ChatClient:
         """An event set once the next request's bytes are all written to the server, or it
         has failed: the pane holds back its own work until then, so the request does not
         wait on it."""
-        self._sent = threading.Event()
-        return self._sent
-
-    def _trace_request(self, request: Any) -> None:
-        # httpcore reports each step of a request to the "trace" extension; an HTTP/1.1 or
-        # HTTP/2 body written in full is "http11…" or "http2.send_request_body.complete".
-        sent = self._sent
-
-        def trace(event: str, info: dict[str, Any]) -> None:
-            if event.endswith("send_request_body.complete"):
-                sent.set()
-
-        request.extensions["trace"] = trace
+        self._sent.event = threading.Event()
+        return self._sent.event
 
     def close(self) -> None:
         """Cut the turn being streamed, from any thread, even when the server has gone silent:
@@ -264,7 +275,7 @@ class ChatClient:
             try:
                 stream = self._open(prompt, continuing)
             finally:
-                self._sent.set()  # sent and answered, or failed: nothing more to wait for
+                self._sent.event.set()  # sent and answered, or failed: nothing to wait for
             with stream:  # closes the connection however the loop ends
                 self._response = stream.response
                 if self._cut.is_set():  # closed while waiting for the first bytes

@@ -83,6 +83,23 @@ def test_a_long_chat_goes_out_byte_for_byte_as_the_sdk_sends_it() -> None:
     assert ours == theirs
 
 
+def test_a_dropped_client_is_collected_with_its_connections() -> None:
+    """Its HTTP client is closed when it goes (a finalizer), which must not keep it alive."""
+    import gc
+    import weakref
+
+    with scripted_server() as server:
+        client = client_for(server.base_url)
+        assert "".join(client.send("hi")) == "Hello world"
+        sent = client.next_request_sent()
+        "".join(client.send("again"))
+        assert sent.is_set()  # the request's body was written
+        gone = weakref.ref(client)
+        del client
+        gc.collect()
+        assert gone() is None
+
+
 def test_continue_in_magicoder_format_extends_the_same_answer() -> None:
     with scripted_server(Script(["def add(a, b):"], "length")) as server:
         client = client_for(server.base_url, prompt_format="magicoder")
