@@ -377,9 +377,7 @@ def main() -> None:
     print(f"  chat pane (Enter→shown) {pane_ms:7.1f} ms   overhead {pane_ms - raw_ms:+.1f} ms")
     to_server = statistics.median(pane["to_server"][1 : args.ttft_runs + 1]) * 1000
     print(f"    of which Enter→request at the server {to_server:.1f} ms")
-    print(
-        f"  chat pane, first turn    {pane['cold_ttft'] * 1000:7.1f} ms   (opens the HTTP client)"
-    )
+    print(f"  chat pane, first turn    {pane['cold_ttft'] * 1000:7.1f} ms   (its first connection)")
     print(f"stop a stream stalled mid-answer (ChatClient.close), {len(stops)} of {args.ttft_runs}:")
     if stops:
         print(

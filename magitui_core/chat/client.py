@@ -205,6 +205,11 @@ class ChatClient:
             return template_prompt(messages, settings.model, continuing=True)
         return None
 
+    def warm(self) -> None:
+        """Load what a first request needs (the SDK imports its API resources on first use),
+        so that the first turn does not wait for it."""
+        _ = self._client.chat.completions, self._client.completions
+
     def next_request_sent(self) -> threading.Event:
         """An event set once the next request's bytes are all written to the server, or it
         has failed: the pane holds back its own work until then, so the request does not

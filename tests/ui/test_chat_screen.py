@@ -363,8 +363,11 @@ def test_a_redone_answer_replaces_the_one_shown(write_config) -> None:  # type: 
 
         async def scenario(pilot: Pilot[None]) -> None:
             screen = await open_chat(pilot)
+            await wait_until(pilot, lambda: screen._clients, "the endpoint's client, made ahead")
+            made_ahead = list(screen._clients.values())
             await send(pilot, screen, "Say hello")
             await send(pilot, screen, "Again")
+            assert list(screen._clients.values()) == made_ahead  # the turns used it
             first, second = answers(screen)
             assert shown(first) == first.text == shown(second) == "Hello world"
             server.script = Script(["Bonjour"])

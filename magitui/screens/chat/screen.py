@@ -228,6 +228,14 @@ class ChatScreen(MagituiScreen):
         if endpoints and not self._chosen:
             self._use_endpoint(endpoints[0].base_url, endpoints[0].model, None)
         self._show_header()
+        if self.pane.a.model:
+            threading.Thread(target=self._warm_client, name="chat client", daemon=True).start()
+
+    def _warm_client(self) -> None:
+        """Make the client of the endpoint shown now, in a thread: making it (its TLS
+        context, the SDK's lazy imports) took the first turn about 60 ms."""
+        with contextlib.suppress(Exception):  # the first turn makes it, and says what failed
+            self._client_for(self.conversations[0]).warm()
 
     def _show_hint(self) -> None:
         # Until something can answer, the first thing to say is how to get a server.
