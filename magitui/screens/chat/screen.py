@@ -228,7 +228,8 @@ class ChatScreen(MagituiScreen):
         if endpoints and not self._chosen:
             self._use_endpoint(endpoints[0].base_url, endpoints[0].model, None)
         self._show_header()
-        if self.pane.a.model:
+        made = self._client_key(self.conversations[0]) in self._clients
+        if self.pane.a.model and not made:  # found again on each return to the pane
             threading.Thread(target=self._warm_client, name="chat client", daemon=True).start()
 
     def _warm_client(self) -> None:
