@@ -71,13 +71,9 @@ class Shared:
         self.slot = f"_{name}"
 
     def __get__(self, log: StreamLog, owner: type | None = None) -> float:
-        slot = log.__dict__.get(self.slot)
-        if slot is None:
-            slot = log.__dict__[self.slot] = multiprocessing.Value(self.kind, 0, lock=False)
-        return slot.value
+        return log.__dict__[self.slot].value
 
     def __set__(self, log: StreamLog, value: float) -> None:
-        self.__get__(log)  # made on first use
         log.__dict__[self.slot].value = value
 
 
@@ -91,8 +87,10 @@ class StreamLog:
     received = Shared("d")  # when the server last read a request's first line
 
     def __init__(self) -> None:
-        for name in ("chars", "first_sent", "last_sent", "received"):
-            getattr(self, name)  # in shared memory before the server's process is forked
+        # In shared memory before the server's process is forked.
+        for field in vars(StreamLog).values():
+            if isinstance(field, Shared):
+                self.__dict__[field.slot] = multiprocessing.Value(field.kind, 0, lock=False)
 
 
 def make_server(
