@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import threading
 import time
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,7 @@ class Record:
     last_user: str = ""
     # seed, n, temperature, max_tokens and the snippet of each answered completion request
     requests: list[dict[str, Any]] = field(default_factory=list)
+    answered: list[str] = field(default_factory=list)  # the snippets, in the order answered
 
 
 class TeacherServer(LoopbackAPI):
@@ -131,6 +133,8 @@ class TeacherServer(LoopbackAPI):
         if "SLOW" in snippet:
             time.sleep(1.0)
         self._work()
+        with self._lock:
+            self.record.answered.append(snippet)
         finish = "stop"
         if "MALFORMED" in snippet:
             text = "Here is an idea for a problem, but without any sections."
@@ -146,7 +150,8 @@ class TeacherServer(LoopbackAPI):
         else:
             text = (
                 f"[Problem Description]\nWrite code inspired by:\n{snippet}\n\n"
-                f"[Solution]\n```python\nprint({len(snippet)})\n```"
+                # One solution per snippet: only equal snippets make duplicate solutions.
+                f"[Solution]\n```python\nprint({zlib.crc32(snippet.encode())})\n```"
             )
         payload = completion_payload(body.get("model"), text, finish, len(user))
         if script.fingerprint:
