@@ -464,8 +464,17 @@ class GenerationJob:
             self._flush()  # finished answers are kept, whatever ended the run
             if self.pool is not None:
                 await self.pool.close()
-            self.output.close()
+            self._close_output()
         return self._finish()
+
+    def _close_output(self) -> None:
+        """Close the files; once every index is done, in index order (upstream's, which the
+        curation's shuffle depends on), however many answers came back out of turn."""
+        complete = self.fatal is None and self.skipped + self.session_done >= self.settings.count
+        try:
+            self.output.close(in_order=complete)
+        except OutputFull as exc:
+            self._fail(str(exc.strerror))
 
     def _pending(self, state: ResumeState) -> itertools.filterfalse[int]:
         stop_at = self.settings.start + self.settings.count

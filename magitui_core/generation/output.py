@@ -7,6 +7,12 @@ is written: one still waiting in a batch when the process dies was never reporte
 asked again. Opening also reads which indices are done, so a rerun of the same command skips
 them, and compares the settings fingerprint, so a rerun with other settings cannot silently
 mix two datasets.
+
+Lines land in the order answers come back, which with many requests in flight is not the order
+of the indices. Upstream sent one request at a time, so its file is in index order, and the
+curation after it depends on that order (it shuffles by position, then keeps the first of
+duplicates). So when every index of a run is done, ``close(in_order=True)`` rewrites each file
+sorted by index: the same lines, in upstream's order, whatever the concurrency or the restarts.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import os
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -132,6 +139,47 @@ def repair_torn_tail(path: Path) -> bool:
                 break
         handle.truncate(keep)
         os.fsync(handle.fileno())
+    return True
+
+
+def _line_index(line: bytes) -> int | None:
+    try:
+        return int(json.loads(line)["index"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def put_in_index_order(path: Path) -> bool:
+    """Rewrite a JSONL file with its lines sorted by their ``index`` (a stable sort; lines
+    without one keep their order, after the rest). Atomic: a crash or a full disk keeps the old
+    file. A file already in order is left untouched (no copy, no disk space needed); True when
+    it was rewritten."""
+    # (index, start, size) of each line; the lines themselves stay on disk.
+    lines: list[tuple[int, int, int]] = []
+    unordered = False
+    last = -1
+    with path.open("rb") as handle:
+        start = 0
+        for line in handle:
+            index = _line_index(line) if line.strip() else None
+            key = index if index is not None else sys.maxsize
+            unordered = unordered or key < last
+            last = key
+            lines.append((key, start, len(line)))
+            start += len(line)
+    if not unordered:
+        return False
+    lines.sort(key=lambda entry: entry[0])
+    partial = path.with_name(path.name + f".partial-{os.getpid()}")
+    try:
+        with path.open("rb") as source, partial.open("wb") as target:
+            fd = source.fileno()
+            target.writelines(os.pread(fd, size, start) for _, start, size in lines)
+            target.flush()
+            os.fsync(target.fileno())
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return True
 
 
@@ -341,17 +389,35 @@ class GenerationOutput:
                 return landed
         return len(lines)
 
-    def close(self) -> None:
-        """Write what is queued, then let the files and the lock go."""
+    def close(self, in_order: bool = False) -> None:
+        """Write what is queued, then let the files and the lock go; with ``in_order``, first
+        sort both files by index (see the module's docstring). A sort that cannot be written
+        (disk full) leaves the files as they were, whole, and raises OutputFull."""
         try:
             if self._fds:
                 self.flush()
+            self._close_files()
+            if in_order:
+                for path in (self.accepted_path, self.rejected_path):
+                    self._sort(path)
         finally:
             self._release()
 
-    def _release(self) -> None:
+    @staticmethod
+    def _sort(path: Path) -> None:
+        if not path.exists():
+            return
+        try:
+            put_in_index_order(path)
+        except OSError as exc:
+            raise OutputFull(exc.errno, write_failed(path, exc)) from None
+
+    def _close_files(self) -> None:
         for fd in self._fds.values():
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._fds.clear()
+
+    def _release(self) -> None:
+        self._close_files()
         self.lock.release()

@@ -376,6 +376,9 @@ def test_kill_9_at_random_moments_then_resume_exactly_once(
     assert final.wait(timeout=120) == 0
     assert kills >= 1
     accepted, rejected = assert_exactly_once(out, 0, count)
+    # However the kills fell, the finished files are in index order, as one calm run leaves them.
+    assert [r["index"] for r in accepted] == sorted(r["index"] for r in accepted)
+    assert [r["index"] for r in rejected] == sorted(r["index"] for r in rejected)
     reasons = {16: "unparseable", 17: "truncated", 18: "empty", 19: "request-failed"}
     expected = Counter(reasons[i % 20] for i in range(count) if i % 20 in reasons)
     assert Counter(r["reason"] for r in rejected) == expected
@@ -666,3 +669,28 @@ def test_run_relative_out_lands_in_the_runs_data_folder(isolated: Path, teacher)
     data = isolated / "workspace" / "runs" / "demo" / "data"
     assert len(read_jsonl(data / "gen.jsonl")) == 2
     assert not (isolated / "gen.jsonl").exists()
+
+
+def test_answers_that_come_back_out_of_turn_end_in_upstreams_order(
+    teacher: Callable[..., TeacherServer], tmp_path: Path
+) -> None:
+    # Index 0 takes a second: with 8 in flight, the others land before it. Upstream sent one
+    # request at a time, so its file is in index order, and the curation's shuffle (then
+    # keep-the-first dedupe) depends on that order: the finished files must be in it too.
+    lines = ["SLOW to answer", *MIXED[1:16], "MALFORMED answer", "TRUNCATE the answer"]
+    seeds = write_seed_lines(tmp_path / "seeds.jsonl", lines)
+    server = teacher()
+    files: dict[int, tuple[bytes, bytes]] = {}
+    for concurrency in (8, 1):
+        out = tmp_path / f"c{concurrency}" / "gen.jsonl"
+        summary = run_generation(
+            settings_for(server, seeds, out, count=len(lines), concurrency=concurrency)
+        )
+        assert summary["state"] == "completed"
+        accepted, rejected = assert_exactly_once(out, 0, len(lines))
+        assert [r["index"] for r in accepted] == list(range(16))
+        assert [r["index"] for r in rejected] == [16, 17]
+        files[concurrency] = (out.read_bytes(), (out.parent / "gen.rejected.jsonl").read_bytes())
+    answered = server.record.answered
+    assert answered.index("SLOW to answer") > 8  # it did come back out of turn at concurrency 8
+    assert files[8] == files[1]

@@ -212,3 +212,66 @@ def test_a_writer_killed_mid_batch_loses_no_written_record_on_resume(tmp_path: P
     )
     assert final.returncode == 0, final.stderr
     assert Counter(indices_on_disk(out)) == Counter(range(limit))
+
+
+def test_closing_a_finished_output_puts_both_files_in_index_order(tmp_path: Path) -> None:
+    out = tmp_path / "gen.jsonl"
+    output = GenerationOutput(out)
+    output.open(SETTINGS)
+    order = [5, 0, 3, 9, 1, 7, 2, 8, 4, 6]  # the order answers came back in
+    for index in order:
+        output.write(record(index, accepted=index % 4 != 0), index % 4 != 0)
+    rejected = tmp_path / "gen.rejected.jsonl"
+    landed = {path: path.read_bytes().splitlines(keepends=True) for path in (out, rejected)}
+    with out.open("ab") as handle:  # a line that is not a record stays, after the records
+        handle.write(b"not json\n")
+    output.close(in_order=True)
+    assert [r["index"] for r in lines_of(rejected)] == [0, 4, 8]
+    data = out.read_bytes().splitlines(keepends=True)
+    assert data[-1] == b"not json\n"
+    assert [json.loads(line)["index"] for line in data[:-1]] == [1, 2, 3, 5, 6, 7, 9]
+    # The same lines, byte for byte, only moved; nothing else left in the folder.
+    assert sorted(data[:-1]) == sorted(landed[out])
+    assert sorted(rejected.read_bytes().splitlines(keepends=True)) == sorted(landed[rejected])
+    assert not [p.name for p in tmp_path.iterdir() if ".partial-" in p.name]
+
+
+def test_an_output_already_in_order_is_not_copied(tmp_path: Path) -> None:
+    out = tmp_path / "gen.jsonl"
+    output = GenerationOutput(out)
+    output.open(SETTINGS)
+    for index in range(5):
+        output.write(record(index), True)
+    inode = out.stat().st_ino
+    output.close(in_order=True)
+    assert out.stat().st_ino == inode  # not rewritten: no copy, no room needed
+    assert [r["index"] for r in lines_of(out)] == list(range(5))
+
+
+def test_a_stopped_output_keeps_the_order_its_lines_came_in(tmp_path: Path) -> None:
+    out = tmp_path / "gen.jsonl"
+    output = GenerationOutput(out)
+    output.open(SETTINGS)
+    for index in (2, 0, 1):
+        output.write(record(index), True)
+    output.close()
+    assert [r["index"] for r in lines_of(out)] == [2, 0, 1]
+
+
+@pytest.mark.disk_size("256k")
+def test_a_sort_that_does_not_fit_leaves_the_files_whole_and_says_so(small_disk: Path) -> None:
+    out = small_disk / "gen.jsonl"
+    output = GenerationOutput(out)
+    output.open(SETTINGS)
+    for index in reversed(range(400)):  # ~170 KiB: a second copy cannot fit in 256 KiB
+        output.write(record(index, size=360), True)
+    before = out.read_bytes()
+    with pytest.raises(OutputFull) as failure:
+        output.close(in_order=True)
+    assert "disk full writing" in str(failure.value) and str(out) in str(failure.value)
+    assert out.read_bytes() == before
+    assert not [p.name for p in small_disk.iterdir() if ".partial-" in p.name]
+    # The lock went with the failed close: the rerun can open the output again.
+    again = GenerationOutput(out)
+    assert again.open(SETTINGS).done == set(range(400))
+    again.close()
