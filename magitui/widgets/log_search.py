@@ -29,9 +29,9 @@ class _MatchHighlighter(Highlighter):
 
     def highlight(self, text: Text) -> None:
         log = self.log
-        if not log.query:
+        if not log.needle:
             return
-        plain, needle, size = text.plain.casefold(), log.query.casefold(), len(log.query)
+        plain, needle, size = text.plain.casefold(), log.needle.casefold(), len(log.needle)
         current = log.current_match
         start, occurrence = plain.find(needle), 0
         while start >= 0:
@@ -59,7 +59,7 @@ class MatchLog(Log):
         # highlight=True makes Log pass each rendered line through self.highlighter.
         super().__init__(highlight=True, max_lines=max_lines, id=id)
         self.highlighter = _MatchHighlighter(self)
-        self.query = ""
+        self.needle = ""
         self.matches: list[tuple[int, int]] = []  # (line, occurrence within the line)
         self.current = -1
         self.rendering_line = -1
@@ -84,9 +84,9 @@ class MatchLog(Log):
         """Find ``query``. The current match is the first at or below the top of the view as
         it was when the search began (searching forward from where the reader is), else the
         nearest above it."""
-        if not self.query:
+        if not self.needle:
             self._anchor = self.scroll_offset.y  # typing on must not creep down the log
-        self.query = query
+        self.needle = query
         self._find()
         # Nothing below: the nearest above (for a reader following the end, the newest).
         self.current = next(
@@ -97,7 +97,7 @@ class MatchLog(Log):
 
     def on_resize(self) -> None:
         # Sideways scrolling is for reaching a match; a resize puts the log back at column 0.
-        if not self.query:
+        if not self.needle:
             self.scroll_to(x=0, animate=False, immediate=True)
 
     def step(self, by: int) -> None:
@@ -108,7 +108,7 @@ class MatchLog(Log):
         self._show_current()
 
     def _find(self) -> None:
-        needle = self.query.casefold()
+        needle = self.needle.casefold()
         self.matches = []
         if needle:
             for number, line in enumerate(self.lines):
@@ -123,17 +123,17 @@ class MatchLog(Log):
             self.refresh()
             return
         line, occurrence = match
-        column = _nth_find(self.lines[line].casefold(), self.query.casefold(), occurrence)
+        column = _nth_find(self.lines[line].casefold(), self.needle.casefold(), occurrence)
         width, height = self.scrollable_content_region.size
         x = self.scroll_offset.x
-        if not x <= column <= x + width - len(self.query):
+        if not x <= column <= x + width - len(self.needle):
             x = max(0, column - width // 3)
         self.scroll_to(x=x, y=max(0, line - height // 2), animate=False, immediate=True)
         self.refresh()
 
     # ---- keeping matches right as lines arrive ---------------------------------------------
     def write_lines(self, lines: Any, scroll_end: bool | None = None) -> MatchLog:
-        if not self.query:
+        if not self.needle:
             super().write_lines(lines, scroll_end)
             return self
         lines = list(lines)
@@ -232,7 +232,8 @@ class SearchableLog(Vertical):
             yield Label("", classes="log-follow-state")
 
     @property
-    def log(self) -> MatchLog:
+    def match_log(self) -> MatchLog:
+        # Not ``log``: that name is Textual's logger on every widget.
         return self._log
 
     @property
@@ -247,7 +248,7 @@ class SearchableLog(Vertical):
         if action == "close_search":
             return self.searching  # otherwise Escape goes on to the screen (Back)
         if action == "step_match":
-            return self.searching and bool(self._log.query)
+            return self.searching and bool(self._log.needle)
         return True
 
     # ---- actions ---------------------------------------------------------------------------
@@ -304,7 +305,7 @@ class SearchableLog(Vertical):
     def _show_state(self) -> None:
         log = self._log
         count = ""
-        if self.searching and log.query:
+        if self.searching and log.needle:
             total = len(log.matches)
             count = f"{log.current + 1}/{total}" if total else "no match"
         self.query_one(".log-search-count", Label).update(count)

@@ -35,7 +35,7 @@ def test_job_detail_log_search_and_escape(ctx: Context) -> None:
         await pilot.press("escape")  # closes the search only
         await settle(pilot)
         assert isinstance(app.screen, JobDetailScreen)
-        assert log.query == "" and "1/3" not in screen_text(app)
+        assert log.needle == "" and "1/3" not in screen_text(app)
         assert "row 59" in screen_text(app)  # following again, at the end
         await pilot.press("escape")  # now Back, as before
         await settle(pilot)
@@ -90,6 +90,6 @@ def test_search_starts_where_the_reader_is_and_esc_scrolls_back_left(ctx: Contex
         assert log.scroll_offset.x > 0  # scrolled sideways to show the match
         await pilot.press("enter", "escape")
         await settle(pilot)
-        assert log.scroll_offset.x == 0 and log.query == ""
+        assert log.scroll_offset.x == 0 and log.needle == ""
 
     drive(app, scenario)

@@ -151,7 +151,7 @@ class TrainScreen(JobListScreen):
 
     def _show_output(self, job: JobInfo, output: TailRead) -> None:
         searchable = self.query_one(SearchableLog)
-        log = searchable.log
+        log = searchable.match_log
         if output.reset:
             log.clear()
         if output.lines:
@@ -252,7 +252,7 @@ class TrainScreen(JobListScreen):
         self.toggle_class("-show-log")
         searchable = self.query_one(SearchableLog)
         if self.has_class("-show-log"):
-            searchable.log.focus()
+            searchable.match_log.focus()
         else:
             searchable.action_close_search()  # a hidden search would still hold the keys
             self.query_one(JobsTable).focus()
