@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 class SectionCommands(Provider):
-    def _commands(self) -> list[tuple[str, str, partial[object]]]:
+    def _commands(self) -> list[tuple[str, str, partial[None]]]:
         app = cast("MagituiApp", self.app)
         # Opened over a dialog: switching sections would strand the dialog behind.
         if not app.has_context or isinstance(self.screen, ModalScreen):

@@ -103,7 +103,7 @@ def theme_from_data(data: dict[str, Any], default_name: str) -> tuple[Theme, lis
     dark = data.get("dark", True)
     if not isinstance(dark, bool):
         raise ThemeFileError(f"dark = {dark!r} — must be true or false")
-    colours: dict[str, str] = {}
+    colours: dict[str, Any] = {}  # Theme's keyword arguments, colour strings all
     for key in COLOUR_KEYS:
         if key in data:
             colours[key] = _colour(key, data[key])

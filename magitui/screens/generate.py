@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -56,6 +56,7 @@ from magitui_core.jobs.manager import JobInfo
 from magitui_core.workspace import GENERATED_NAME, WorkspaceError
 
 if TYPE_CHECKING:
+    from magitui_core.generation.local_teacher import LocalTeacher
     from magitui_core.generation.teacher import EndpointProbe
 
 NO_JOB = (
@@ -493,7 +494,7 @@ class GenerateScreen(JobListScreen):
         )
         jobs = self.ctx.jobs
 
-        def serve() -> Any:
+        def serve() -> LocalTeacher:
             from magitui_core.generation.local_teacher import start_local_teacher, wait_until_ready
 
             return wait_until_ready(jobs, start_local_teacher(jobs, model, engine))
@@ -564,16 +565,16 @@ class GenerateScreen(JobListScreen):
         if event.state is not WorkerState.SUCCESS:
             return
         if event.worker.group == "probe":
-            self._show_probe(event.worker.result)
+            self._show_probe(cast("EndpointProbe", event.worker.result))
         elif event.worker.group == "serve":
-            teacher = event.worker.result
+            teacher = cast("LocalTeacher", event.worker.result)
             self.query_one("#field-base_url", Input).value = teacher.base_url
             self.query_one("#probe-result", Static).update(
                 f"✓ {teacher.model} is served at {teacher.base_url} by job {teacher.job.id} "
                 "(stop it from Home or Jobs when done)."
             )
         elif event.worker.group == "start":
-            job: JobInfo = event.worker.result
+            job = cast(JobInfo, event.worker.result)
             if job.status.child_pid is None:
                 self.notify(
                     f"{job.id} failed to start: {job.status.error}", severity="error", timeout=10

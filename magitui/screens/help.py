@@ -60,19 +60,19 @@ def screen_keys(app: App[object], screen: Screen[object]) -> list[tuple[str, str
         if active.node is app or not binding.description:
             continue
         if binding.show:
-            rows = shown
+            keyed = shown
         elif active.node is screen and binding.action not in TEXTUAL_SCREEN_ACTIONS:
-            rows = hidden
+            keyed = hidden
         else:
             continue  # a widget's cursor and scroll keys: the usual ones
-        keys = rows.setdefault(binding.description, [])
+        keys = keyed.setdefault(binding.description, [])
         key = app.get_key_display(binding)
         if key not in keys:
             keys.append(key)
     for description, keys in hidden.items():  # after the footer's, in the screen's order
         known = shown.setdefault(description, [])
         known += [key for key in keys if key not in known]
-    rows = [(" / ".join(keys), description) for description, keys in shown.items()]
+    rows: KeyRows = [(" / ".join(keys), description) for description, keys in shown.items()]
     # Keys the screen has but that do nothing in its present state (no messages yet, no job
     # selected) are listed too, marked, so the help always tells every key there is.
     unavailable: dict[str, list[str]] = {}

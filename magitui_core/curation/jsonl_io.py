@@ -27,8 +27,9 @@ class BadLine:
         return f"{self.file}:{self.line}: {self.reason}"
 
 
-_scan = json.JSONDecoder().scan_once
-_space = json.decoder.WHITESPACE.match
+# The stdlib's own scanner and whitespace pattern, which json.loads uses (not in its stubs).
+_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_space = json.decoder.WHITESPACE.match  # type: ignore[attr-defined]
 
 
 def loads(text: str) -> Any:

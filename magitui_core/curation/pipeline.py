@@ -65,8 +65,8 @@ DEFAULT_SHUFFLE_SEED = 666  # clean_data.py's seed
 DEFAULT_MINHASH_THRESHOLD = 0.85
 RECIPE = "magicoder"
 CHARS_PER_TOKEN = 3.5  # a conservative estimate for code when no tokenizer is at hand
-STAGES = ("benchmarks", "read", "shuffle", "exact dedupe", "clean", "copied solutions")
-STAGES += ("near dedupe", "decontaminate", "write")
+STAGES: tuple[str, ...] = ("benchmarks", "read", "shuffle", "exact dedupe", "clean")
+STAGES += ("copied solutions", "near dedupe", "decontaminate", "write")
 
 # The help of every option, shared by `magitui preprocess` and the job's entry point. Each
 # option that departs from upstream says so: its default is upstream's behaviour.
@@ -488,7 +488,10 @@ def _curate_locked(
         timings["write"] += time.perf_counter() - write_started
         removals = [
             Removal(
-                read.pop(i, None) or records[i], finding.reason, finding.detail, finding.matched
+                read.pop(i) if i in read else records[i],
+                finding.reason,
+                finding.detail,
+                finding.matched,
             )
             for i, finding in sorted(removed.items())
         ]

@@ -133,7 +133,7 @@ class ProblemScreen(ModalScreen[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "prompt" and event.state is WorkerState.SUCCESS:
-            self.query_one("#problem-prompt", Static).update(code_view(event.worker.result))
+            self.query_one("#problem-prompt", Static).update(code_view(str(event.worker.result)))
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -410,10 +410,10 @@ class EvalScreen(PollingScreen):
         if event.state is not WorkerState.SUCCESS:
             return
         if event.worker.group == "compare":
-            self._comparison = event.worker.result
+            self._comparison = cast(Comparison, event.worker.result)
             self._show_problems()
         elif event.worker.group == "start":
-            started: list[JobInfo] = event.worker.result
+            started = cast("list[JobInfo]", event.worker.result)
             names = ", ".join(job.id for job in started)
             self.notify(f"Evaluating as {names}.", title="Eval started", timeout=4)
             self.poll_now()

@@ -79,12 +79,12 @@ def result_rows(
 ) -> list[ResultRow]:
     """One row per output folder: its newest job's state over its last finished result."""
     newest_job: dict[str, JobInfo] = {}
-    for job in jobs:  # newest first
-        out = job_out(job)
+    for candidate in jobs:  # newest first
+        out = job_out(candidate)
         if out is not None:
-            newest_job.setdefault(str(out), job)
+            newest_job.setdefault(str(out), candidate)
     by_folder = {str(r.folder): r for r in results}
-    keys = [k for k, job in newest_job.items() if job.is_live and k not in by_folder]
+    keys = [k for k, newest in newest_job.items() if newest.is_live and k not in by_folder]
     keys += list(by_folder)
     rows = []
     for key in keys:

@@ -15,7 +15,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -378,7 +378,7 @@ class NewTrainingScreen(MagituiScreen):
             return
         group = event.worker.group
         if group == "models":
-            choices: list[str] = event.worker.result
+            choices = cast("list[str]", event.worker.result)
             field = self.query_one("#field-base_model", Input)
             field.suggester = SuggestFromList(choices, case_sensitive=False)
             if choices:
@@ -388,13 +388,13 @@ class NewTrainingScreen(MagituiScreen):
                 field.tooltip = f"Cached or trained here: {shown}"
                 self.query_one("#paths").border_subtitle = f"{len(choices)} model(s) here"
         elif group in ("check", "start"):
-            form, plan, error, existing = event.worker.result
+            form, plan, error, existing = cast("tuple[Any, Any, Any, Any]", event.worker.result)
             self._show_plan(form, plan, error)
             if group == "start" and plan is not None and error is None:
                 self._confirm_start(form, plan, existing)
         elif group == "launch":
             self._starting = False
-            job: JobInfo = event.worker.result
+            job = cast(JobInfo, event.worker.result)
             self.dismiss()
             self._on_started(job)
 
