@@ -8,7 +8,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 
 @contextlib.contextmanager
@@ -17,6 +17,19 @@ def atomic_writer(path: Path, mode: int | None = None) -> Iterator[TextIO]:
 
     The data goes to a temp file in the same folder, is fsynced, then renamed over ``path``.
     """
+    with _atomic_handle(path, mode, "w") as handle:
+        yield handle
+
+
+@contextlib.contextmanager
+def atomic_binary_writer(path: Path, mode: int | None = None) -> Iterator[BinaryIO]:
+    """``atomic_writer`` for bytes."""
+    with _atomic_handle(path, mode, "wb") as handle:
+        yield handle
+
+
+@contextlib.contextmanager
+def _atomic_handle(path: Path, mode: int | None, open_mode: str) -> Iterator[Any]:
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode is None:
         # mkstemp makes 0600 files; keep an existing file's mode, else the usual 0644.
@@ -27,7 +40,8 @@ def atomic_writer(path: Path, mode: int | None = None) -> Iterator[TextIO]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        encoding = None if "b" in open_mode else "utf-8"
+        with os.fdopen(fd, open_mode, encoding=encoding) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())

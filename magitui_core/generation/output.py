@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from magitui_core.atomic import read_json, write_json_atomic
+from magitui_core.atomic import atomic_binary_writer, read_json, write_json_atomic
 from magitui_core.disk_space import write_failed
 from magitui_core.jobs.locks import OutputLock, OutputLocked
 
@@ -170,16 +170,9 @@ def put_in_index_order(path: Path) -> bool:
     if not unordered:
         return False
     lines.sort(key=lambda entry: entry[0])
-    partial = path.with_name(path.name + f".partial-{os.getpid()}")
-    try:
-        with path.open("rb") as source, partial.open("wb") as target:
-            fd = source.fileno()
-            target.writelines(os.pread(fd, size, start) for _, start, size in lines)
-            target.flush()
-            os.fsync(target.fileno())
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    with path.open("rb") as source, atomic_binary_writer(path) as target:
+        fd = source.fileno()
+        target.writelines(os.pread(fd, size, start) for _, start, size in lines)
     return True
 
 
@@ -203,15 +196,8 @@ def drop_retryable(path: Path) -> int:
         return 0
     if not dropped:
         return 0
-    partial = path.with_name(path.name + f".partial-{os.getpid()}")
-    try:
-        with path.open("rb") as source, partial.open("wb") as target:
-            target.writelines(line for line in source if not _retryable(line))
-            target.flush()
-            os.fsync(target.fileno())
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    with path.open("rb") as source, atomic_binary_writer(path) as target:
+        target.writelines(line for line in source if not _retryable(line))
     return dropped
 
 

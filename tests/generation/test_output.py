@@ -233,7 +233,11 @@ def test_closing_a_finished_output_puts_both_files_in_index_order(tmp_path: Path
     # The same lines, byte for byte, only moved; nothing else left in the folder.
     assert sorted(data[:-1]) == sorted(landed[out])
     assert sorted(rejected.read_bytes().splitlines(keepends=True)) == sorted(landed[rejected])
-    assert not [p.name for p in tmp_path.iterdir() if ".partial-" in p.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "gen.jsonl",
+        "gen.rejected.jsonl",
+        "gen.settings.json",
+    ]
 
 
 def test_an_output_already_in_order_is_not_copied(tmp_path: Path) -> None:
@@ -270,7 +274,11 @@ def test_a_sort_that_does_not_fit_leaves_the_files_whole_and_says_so(small_disk:
         output.close(in_order=True)
     assert "disk full writing" in str(failure.value) and str(out) in str(failure.value)
     assert out.read_bytes() == before
-    assert not [p.name for p in small_disk.iterdir() if ".partial-" in p.name]
+    assert sorted(p.name for p in small_disk.iterdir()) == [
+        "gen.jsonl",
+        "gen.rejected.jsonl",
+        "gen.settings.json",
+    ]
     # The lock went with the failed close: the rerun can open the output again.
     again = GenerationOutput(out)
     assert again.open(SETTINGS).done == set(range(400))
