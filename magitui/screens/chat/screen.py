@@ -32,6 +32,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from magitui.screens.base import MagituiScreen
+from magitui.screens.chat.chat_log import ChatLog
 from magitui.screens.chat.message import AnswerView, Exchange
 from magitui.screens.chat.prompt_input import ChatInput
 from magitui.screens.chat.settings import ChatSettingsScreen, PaneSettings
@@ -187,7 +188,7 @@ class ChatScreen(MagituiScreen):
     # ---- layout ----------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
         yield Static("", id="chat-endpoint")
-        with VerticalScroll(id="chat-log"):
+        with ChatLog(id="chat-log"):
             yield Static(HINT, id="chat-empty", markup=False)
         with VerticalScroll(id="chat-raw"):
             yield Static("", id="chat-raw-text", markup=False)
@@ -918,7 +919,9 @@ class ChatScreen(MagituiScreen):
         return bool(exchanges) and any(_cut(answer) for answer in exchanges[-1].answers)
 
     async def _clear_log(self) -> None:
-        await self.query_one("#chat-log").query(".chat-exchange, .chat-error").remove()
+        log = self.query_one("#chat-log", ChatLog)
+        await log.query_children(".chat-exchange, .chat-error").remove()
+        log.forget_folds()
         self._spare = None  # removed with the rest
         self._prepare_spare()
 
