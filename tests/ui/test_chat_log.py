@@ -9,6 +9,8 @@ from pathlib import Path
 from pilot_helpers import drive, screen_text, settle
 from test_chat_screen import open_chat, send, shown, with_teacher
 from textual.pilot import Pilot
+from textual.scrollbar import ScrollBar
+from textual.widget import Widget
 
 from magitui.app import MagituiApp
 from magitui.screens.chat.chat_log import ChatLog
@@ -164,3 +166,39 @@ def test_a_new_turn_and_a_cleared_chat_after_folding(tmp_path: Path, write_confi
 
         drive(MagituiApp(), scenario, size=SIZE)
 
+
+def test_moving_the_focus_restyles_the_log_not_every_answer_in_it(tmp_path: Path) -> None:
+    path = transcript(tmp_path, 40)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        screen = await open_chat(pilot)
+        await screen.load_transcript(path)
+        await settled(pilot)
+        log = screen.query_one(ChatLog)
+        widgets = len(list(log.walk_children()))
+        assert widgets > 600
+        stylesheet = pilot.app.stylesheet
+        styled: list[object] = []
+        real_apply = stylesheet.apply
+
+        def counting_apply(node, *args, **kwargs):  # type: ignore[no-untyped-def]
+            styled.append(node)
+            return real_apply(node, *args, **kwargs)
+
+        stylesheet.apply = counting_apply  # type: ignore[method-assign]
+        for key, focused in (("enter", "chat-input"), ("escape", "chat-log")) * 2:
+            styled.clear()
+            await pilot.press(key)
+            await settle(pilot)
+            assert pilot.app.focused is not None and pilot.app.focused.id == focused
+            assert log in styled  # its own focus rules still apply, as it gains or loses it
+            inside = [
+                node
+                for node in styled
+                if isinstance(node, Widget)
+                and log in node.ancestors
+                and not isinstance(node, ScrollBar)
+            ]
+            assert not inside, f"{key}: {len(inside)} of the log's {widgets} widgets restyled"
+
+    drive(MagituiApp(), scenario, size=SIZE)
