@@ -202,3 +202,27 @@ def test_moving_the_focus_restyles_the_log_not_every_answer_in_it(tmp_path: Path
             assert not inside, f"{key}: {len(inside)} of the log's {widgets} widgets restyled"
 
     drive(MagituiApp(), scenario, size=SIZE)
+
+
+def test_turns_sent_one_after_another_fold_what_they_push_far_up(write_config) -> None:  # type: ignore[no-untyped-def]
+    # No loaded chat and no scrolling by hand: the log follows each answer to its end (it moves
+    # the view without a scroll event), and what the answers push far up is folded all the same.
+    lines = [f"Line {n} of a long answer." for n in range(40)]
+    with scripted_server(
+        Script(["\n\n".join(lines[:20]), "\n\n", "\n\n".join(lines[20:])])
+    ) as server:
+        with_teacher(write_config, server.base_url, "scripted")
+
+        async def scenario(pilot: Pilot[None]) -> None:
+            screen = await open_chat(pilot)
+            for turn in range(4):
+                await send(pilot, screen, f"Turn {turn}")
+            await settled(pilot)
+            log = screen.query_one(ChatLog)
+            exchanges = screen.exchanges()
+            assert [e.user_text for e in exchanges] == [f"Turn {n}" for n in range(4)]
+            assert log.folded and log.folded == exchanges[: len(log.folded)]
+            assert log.scroll_y == log.max_scroll_y and "Line 39" in screen_text(pilot.app)
+            assert view(screen) == await unfolded_view(pilot, screen)
+
+        drive(MagituiApp(), scenario, size=SIZE)

@@ -65,6 +65,11 @@ class ChatLog(VerticalScroll):
         self._unfold_near(new_value)
         self._schedule_fold()
 
+    def watch_virtual_size(self) -> None:
+        # The log grew (an answer streaming, turns mounted): while it follows the end, Textual
+        # moves the view without calling watch_scroll_y, so growth is a reason of its own.
+        self._schedule_fold()
+
     def on_resize(self, event: Resize) -> None:
         if event.size.width != self._width:
             # Wrapping changes with the width, and with it every folded height: open them all,
