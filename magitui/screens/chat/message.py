@@ -80,10 +80,12 @@ class AnswerView(Vertical):
 
         answer: AnswerView
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, saved: str | None = None) -> None:
+        """``saved``: a finished answer (from a transcript), shown from the first frame."""
         super().__init__(classes="chat-answer")
         self.label = label
-        self.text = ""
+        self.saved = saved
+        self.text = saved or ""
         self.streaming = False
         self.stopped = False
         self.error: str | None = None
@@ -94,8 +96,9 @@ class AnswerView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(Content(self.label), classes="chat-answer-label")
-        yield Markdown(classes="chat-answer-body")
-        yield Static(Content("waiting for the first token…"), classes="chat-answer-stats")
+        yield Markdown(self.saved, classes="chat-answer-body")
+        note = "from transcript" if self.saved is not None else "waiting for the first token…"
+        yield Static(Content(note), classes="chat-answer-stats")
 
     def set_label(self, label: str) -> None:
         self.label = label
@@ -194,10 +197,14 @@ class AnswerView(Vertical):
 class Exchange(Vertical):
     """A user's message and its answers: one, or two side by side when comparing A and B."""
 
-    def __init__(self, text: str, labels: list[str]) -> None:
+    def __init__(self, text: str, labels: list[str], saved: list[str] | None = None) -> None:
+        """``saved``: the finished answers of a turn from a transcript, one per label."""
         super().__init__(classes="chat-exchange")
         self.user_text = text
-        self.answers = [AnswerView(label) for label in labels]
+        answers = saved if saved is not None else [None] * len(labels)
+        self.answers = [
+            AnswerView(label, answer) for label, answer in zip(labels, answers, strict=True)
+        ]
 
     def fill(self, text: str, labels: list[str]) -> None:
         """Put a turn into an exchange mounted ahead of time (the chat screen keeps one)."""

@@ -12,6 +12,7 @@ while the prompt box is not focused, so typing never triggers them.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import dataclasses
@@ -814,12 +815,23 @@ class ChatScreen(MagituiScreen):
         await self._clear_log()
         turns = conversation.turns
         log = self.query_one("#chat-log", VerticalScroll)
-        for user, answer in zip(turns[0::2], turns[1::2], strict=False):
-            exchange = Exchange(user["content"], [self._label(0)])
-            await self._add_to_log(exchange)
-            await exchange.answers[0].show_saved(answer["content"])
+        label = self._label(0)
+        exchanges = [
+            Exchange(user["content"], [label], saved=[answer["content"]])
+            for user, answer in zip(turns[0::2], turns[1::2], strict=False)
+        ]
         self.query_one("#chat-empty").display = not turns
-        log.scroll_end(animate=False)
+        if len(exchanges) > 1:
+            # A long chat takes a while to lay out (about 30 ms a turn): say so on screen first.
+            self._status("loading $name: $count turns…", name=path.name, count=str(len(exchanges)))
+            drawn = asyncio.Event()
+            self.call_after_refresh(drawn.set)
+            await drawn.wait()
+        # One mount for the lot, drawn once it is scrolled to its end (not first at the top):
+        # anchored, the log's layout puts the view at the end, until the reader scrolls up.
+        with self.app.batch_update():
+            await self._add_to_log(*exchanges)
+            log.anchor()
         self._status("loaded $name", name=path.name)
         self._show_header()
         self.sync_bindings()  # r e y apply to the loaded answers
@@ -900,12 +912,12 @@ class ChatScreen(MagituiScreen):
         spare.display = True
         return spare
 
-    def _add_to_log(self, widget: Widget) -> AwaitMount:
+    def _add_to_log(self, *widgets: Widget) -> AwaitMount:
         """Mount at the end of the log, before the hidden spare exchange."""
         log = self.query_one("#chat-log")
         if self._spare is None:
-            return log.mount(widget)
-        return log.mount(widget, before=self._spare)
+            return log.mount(*widgets)
+        return log.mount(*widgets, before=self._spare)
 
     def _last_answer(self) -> AnswerView | None:
         exchanges = self.exchanges()
