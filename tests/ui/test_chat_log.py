@@ -47,6 +47,14 @@ async def settled(pilot: Pilot[None]) -> None:
         await settle(pilot)
 
 
+async def load(pilot: Pilot[None], path: Path) -> tuple[ChatScreen, ChatLog]:
+    """The chat pane with the transcript at PATH loaded and laid out."""
+    screen = await open_chat(pilot)
+    await screen.load_transcript(path)
+    await settled(pilot)
+    return screen, screen.query_one(ChatLog)
+
+
 def view(screen: ChatScreen) -> tuple[str, int, float]:
     log = screen.query_one(ChatLog)
     return screen_text(screen.app), log.virtual_size.height, log.scroll_y
@@ -73,10 +81,7 @@ def test_a_long_chat_folds_far_above_and_every_row_stays_where_it_was(tmp_path: 
     path = transcript(tmp_path, 40)
 
     async def scenario(pilot: Pilot[None]) -> None:
-        screen = await open_chat(pilot)
-        await screen.load_transcript(path)
-        await settled(pilot)
-        log = screen.query_one(ChatLog)
+        screen, log = await load(pilot, path)
         exchanges = screen.exchanges()
         assert len(exchanges) == 40
         # At the end of the log, most of the chat is folded: not laid out, not in the frame.
@@ -113,10 +118,7 @@ def test_a_resize_measures_the_folds_again(tmp_path: Path) -> None:
     path = transcript(tmp_path, 30)
 
     async def scenario(pilot: Pilot[None]) -> None:
-        screen = await open_chat(pilot)
-        await screen.load_transcript(path)
-        await settled(pilot)
-        log = screen.query_one(ChatLog)
+        screen, log = await load(pilot, path)
         wide = len(log.folded)
         assert wide >= 20
         unfolded_height = (await unfolded_view(pilot, screen))[1]
@@ -145,10 +147,7 @@ def test_a_new_turn_and_a_cleared_chat_after_folding(tmp_path: Path, write_confi
         path = transcript(tmp_path, 30, server.base_url, "scripted")  # it goes on there
 
         async def scenario(pilot: Pilot[None]) -> None:
-            screen = await open_chat(pilot)
-            await screen.load_transcript(path)
-            await settled(pilot)
-            log = screen.query_one(ChatLog)
+            screen, log = await load(pilot, path)
             assert log.folded
             await send(pilot, screen, "One more")
             await settled(pilot)
@@ -171,10 +170,7 @@ def test_moving_the_focus_restyles_the_log_not_every_answer_in_it(tmp_path: Path
     path = transcript(tmp_path, 40)
 
     async def scenario(pilot: Pilot[None]) -> None:
-        screen = await open_chat(pilot)
-        await screen.load_transcript(path)
-        await settled(pilot)
-        log = screen.query_one(ChatLog)
+        _, log = await load(pilot, path)
         widgets = len(list(log.walk_children()))
         assert widgets > 600
         stylesheet = pilot.app.stylesheet
