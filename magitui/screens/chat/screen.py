@@ -68,6 +68,8 @@ FORCE_STOP_AFTER_S = 2.0
 REQUEST_HEAD_START_S = 0.01
 # How long the frame after Enter may wait for the first token, to show both (see _hold_frame).
 FIRST_FRAME_HOLD_S = 0.02
+# How long loading a transcript waits for its 'loading…' line to be drawn.
+STATUS_DRAWN_WITHIN_S = 0.5
 DEFAULT_URL = "http://127.0.0.1:8000/v1"
 HINT = (
     "No messages yet. Press Enter (or i) to type, then Enter to send.\n"
@@ -826,7 +828,8 @@ class ChatScreen(MagituiScreen):
             self._status("loading $name: $count turns…", name=path.name, count=str(len(exchanges)))
             drawn = asyncio.Event()
             self.call_after_refresh(drawn.set)
-            await drawn.wait()
+            with contextlib.suppress(asyncio.TimeoutError):  # a screen not shown draws nothing
+                await asyncio.wait_for(drawn.wait(), STATUS_DRAWN_WITHIN_S)
         # One mount for the lot, drawn once it is scrolled to its end (not first at the top):
         # anchored, the log's layout puts the view at the end, until the reader scrolls up.
         with self.app.batch_update():
