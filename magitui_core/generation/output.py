@@ -379,11 +379,12 @@ class GenerationOutput:
         """Write what is queued, then let the files and the lock go; with ``in_order``, first
         sort both files by index (see the module's docstring). A sort that cannot be written
         (disk full) leaves the files as they were, whole, and raises OutputFull."""
+        opened = bool(self._fds)  # files this writer holds the lock of, not another's
         try:
-            if self._fds:
+            if opened:
                 self.flush()
             self._close_files()
-            if in_order:
+            if in_order and opened:
                 for path in (self.accepted_path, self.rejected_path):
                     self._sort(path)
         finally:
