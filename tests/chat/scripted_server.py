@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from magitui_core.demo.stand_in_teacher import completion_payload
+
 
 @dataclass
 class Script:
@@ -64,7 +66,8 @@ class ScriptedServer:
                     return
                 raw = self.path.endswith("/completions") and "chat" not in self.path
                 if not body.get("stream"):  # one JSON answer, as a teacher is asked
-                    answer = _answer("".join(script.pieces), script.finish_reason, script.model)
+                    text, prompt = "".join(script.pieces), len(raw_body)
+                    answer = completion_payload(script.model, text, script.finish_reason, prompt)
                     self._reply(200, "application/json", json.dumps(answer).encode())
                     return
                 self._reply(200, "text/event-stream", b"")
@@ -93,18 +96,6 @@ class ScriptedServer:
 
     def bodies(self) -> list[dict[str, Any]]:
         return [body for _, body in self.requests]
-
-
-def _answer(text: str, finish: str, model: str) -> dict[str, Any]:
-    message = {"role": "assistant", "content": text}
-    return {
-        "id": "c",
-        "object": "chat.completion",
-        "created": 0,
-        "model": model,
-        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-    }
 
 
 def _chunk(text: str, finish: str | None, raw: bool, usage: int | None = None) -> dict[str, Any]:

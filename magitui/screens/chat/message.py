@@ -84,7 +84,7 @@ class AnswerView(Vertical):
         """``saved``: a finished answer (from a transcript), shown from the first frame."""
         super().__init__(classes="chat-answer")
         self.label = label
-        self.saved = saved
+        self._saved = saved  # what compose shows
         self.text = saved or ""
         self.streaming = False
         self.stopped = False
@@ -96,8 +96,8 @@ class AnswerView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(Content(self.label), classes="chat-answer-label")
-        yield Markdown(self.saved, classes="chat-answer-body")
-        note = "from transcript" if self.saved is not None else "waiting for the first token…"
+        yield Markdown(self._saved, classes="chat-answer-body")
+        note = "from transcript" if self._saved is not None else "waiting for the first token…"
         yield Static(Content(note), classes="chat-answer-stats")
 
     def set_label(self, label: str) -> None:
